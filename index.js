@@ -1,0 +1,50 @@
+'use strict'
+// aurora-dsql-postgres: postgres.js-compatible `sql` for Amazon Aurora DSQL, with IAM auth,
+// pooling and the wire protocol in Rust (see README.md, "Architecture").
+
+const native = require('./native.js')
+const { createSql } = require('./js/sql.js')
+const { nativeError } = require('./js/client.js')
+const { PostgresError } = require('./js/errors.js')
+const types = require('./js/types.js')
+const transform = require('./js/transform.js')
+
+function auroraDSQLPostgres(urlOrOptions, maybeOptions) {
+  let url, options
+  if (typeof urlOrOptions === 'string') {
+    url = urlOrOptions
+    options = maybeOptions === undefined ? {} : maybeOptions
+  } else {
+    options = urlOrOptions === undefined ? {} : urlOrOptions
+  }
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new TypeError('options must be an object')
+  return createSql(native, url, options)
+}
+
+// true for Aurora DSQL's optimistic concurrency conflicts (OC000, OC001) and serialization failures.
+function isOCCError(err) {
+  if (!err || typeof err !== 'object') return false
+  if (err.code === 'OC000' || err.code === 'OC001' || err.code === '40001') return true
+  return typeof err.message === 'string' && /\(OC00[01]\)/.test(err.message)
+}
+
+async function generateToken(options) {
+  try {
+    return await native.generateToken(options)
+  } catch (err) {
+    throw nativeError(err)
+  }
+}
+
+module.exports = {
+  auroraDSQLPostgres,
+  AuroraDSQLPostgres: auroraDSQLPostgres,
+  isOCCError,
+  generateToken,
+  PostgresError,
+  BigInt: types.BigInt,
+  ...transform
+}
+delete module.exports.normalizeTransform
+module.exports.default = auroraDSQLPostgres

@@ -1,0 +1,216 @@
+'use strict'
+
+const { genericError, notTaggedCallError } = require('./errors.js')
+const { Helper, Parameter, inferType, serialize, arrayLiteral, defaultSerializers, ARRAY_ELEMENT, ELEMENT_ARRAY } = require('./types.js')
+const { normalizeTransform } = require('./transform.js')
+
+// Marks an object as a nested query: { [FRAGMENT]: true, strings, args } for a tagged template,
+// { [FRAGMENT]: true, unsafe: text, args } for sql.unsafe(text, args).
+const FRAGMENT = Symbol.for('aurora-dsql-postgres.fragment')
+const MAX_PARAMETERS = 65534
+
+const isFragment = x => !!x && x[FRAGMENT] === true
+
+// sql('name') / sql('schema.table'); also accepts an array of names.
+class Identifier extends Helper {
+  constructor(value) {
+    super()
+    this.value = value
+  }
+}
+
+// sql(object | objects | names, ...columns): rendered by the keyword before it.
+class Builder extends Helper {
+  constructor(first, rest) {
+    super()
+    this.first = first
+    this.rest = rest
+  }
+}
+
+// What postgres.js's sql(first, ...rest) returns when not called as a tagged template.
+const helper = (first, ...rest) =>
+  typeof first === 'string' && !rest.length ? new Identifier(first) : new Builder(first, rest)
+
+const typed = (value, type) => new Parameter(value, type)
+const json = x => new Parameter(x, 3802)
+
+// sql.array(xs, elementOid?): text[] unless the type is given or inferred (postgres.js's default).
+function array(xs, type) {
+  if (!Array.isArray(xs))
+    return array(Array.from(arguments))
+  return new Parameter(xs, type || (xs.length ? inferType(xs) || 25 : 0), true)
+}
+
+const escapeIdentifier = x => '"' + x.replace(/"/g, '""').replace(/\./g, '"."') + '"'
+
+function build(strings, args, ctx) {
+  const state = newState(ctx)
+  return result(template(strings, args, state), state)
+}
+
+// Top-level sql.unsafe(text, args): the text is kept, every arg is a parameter.
+function buildUnsafe(text, args = [], ctx) {
+  const state = newState(ctx)
+  args.forEach(x => parameter(x, state))
+  return result(text, state)
+}
+
+const newState = (ctx = {}) => ({ params: [], types: [], transform: ctx.transform || normalizeTransform() })
+const result = (text, { params, types }) => ({ text, params, types })
+
+function template(strings, args, state) {
+  let text = strings[0]
+  for (let i = 1; i < strings.length; i++)
+    text += value(text, args[i - 1], state) + strings[i]
+  return text
+}
+
+// `before` is the text generated so far in the current template; builders read their keyword from it.
+function value(before, x, state) {
+  return (
+    x instanceof Builder ? builder(before, x, state) :
+    isFragment(x) ? fragment(x, state) :
+    x instanceof Identifier ? identifiers(x.value, state) :
+    Array.isArray(x) && isFragment(x[0]) ? x.reduce((text, y) => text + ' ' + value(before, y, state), '') :
+    parameter(x, state)
+  )
+}
+
+function fragment(x, state) {
+  if (typeof x.unsafe !== 'string')
+    return template(x.strings, x.args, state)
+  // postgres.js inlines nested unsafe text verbatim and drops its args; we bind the args and shift
+  // the text's $n to match (without args the text is verbatim, as in postgres.js).
+  const args = x.args || []
+  const offset = state.params.length
+  args.forEach(y => parameter(y, state))
+  return args.length ? renumber(x.unsafe, offset, args.length) : x.unsafe
+}
+
+// Strings, quoted identifiers, comments and dollar quotes are skipped; `a$1` is an identifier.
+const TOKENS = /[eE]'(?:[^'\\]|\\[\s\S]|'')*'|'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|(\$(?:[A-Za-z_][\w]*)?\$)[\s\S]*?\1|[\w$]+\$\d+|\$(\d+)/g
+
+function renumber(text, offset, count) {
+  return text.replace(TOKENS, (token, tag, n) => n && +n <= count ? '$' + (offset + +n) : token)
+}
+
+function parameter(x, state) {
+  const isParameter = x instanceof Parameter
+  let v = isParameter ? x.value : x
+  v === undefined && (v = undefinedValue(state))
+  Array.isArray(v) && (v = definedElements(v, state))
+  if (state.params.length >= MAX_PARAMETERS)
+    throw genericError('MAX_PARAMETERS_EXCEEDED', 'Max number of parameters (' + MAX_PARAMETERS + ') exceeded')
+  state.params.push(v)
+  state.types.push(
+    !isParameter ? (Array.isArray(v) ? ELEMENT_ARRAY[inferType(v)] || 0 : inferType(v)) :
+    x.array ? ELEMENT_ARRAY[x.type || inferType(v)] || x.type || firstIsString(v) :
+    x.type || 0
+  )
+  return '$' + state.params.length
+}
+
+function undefinedValue(state) {
+  if (state.transform.undefined === undefined)
+    throw genericError('UNDEFINED_VALUE', 'Undefined values are not allowed')
+  return state.transform.undefined
+}
+
+// Replace undefined array elements (at any depth) with transform.undefined, or throw.
+function definedElements(xs, state) {
+  return xs.some(x => x === undefined || Array.isArray(x))
+    ? xs.map(x => x === undefined ? undefinedValue(state) : Array.isArray(x) ? definedElements(x, state) : x)
+    : xs
+}
+
+const firstIsString = x => Array.isArray(x) ? firstIsString(x[0]) : typeof x === 'string' ? 1009 : 0
+
+function identifiers(names, { transform: { column } }) {
+  return [].concat(names).map(x => escapeIdentifier(column.to ? column.to(x) : x)).join(',')
+}
+
+function columnName(x, { transform: { column } }) {
+  return escapeIdentifier(column.to ? column.to(x) : x)
+}
+
+// Columns to use: the given ones, else the keys of the sample row.
+const columnsOf = (rest, sample) => rest.length ? rest.flat() : Object.keys(sample)
+
+function rows(list, columns, state) {
+  return list.map(row => '(' + columns.map(c => value('values', row[c], state)).join(',') + ')').join(',')
+}
+
+function values(first, rest, state) {
+  const multi = Array.isArray(first[0])
+  return rows(multi ? first : [first], columnsOf(rest, multi ? first[0] : first), state)
+}
+
+function select(first, rest, state) {
+  if (typeof first === 'string')
+    return identifiers([first, ...rest], state)
+  if (Array.isArray(first))
+    return identifiers(first, state)
+  return columnsOf(rest, first).map(c => value('values', first[c], state) + ' as ' + columnName(c, state)).join(',')
+}
+
+const builders = [
+  ['values', values],
+  ['in', (first, rest, state) => {
+    const text = values(first, rest, state)
+    return text === '()' ? '(null)' : text
+  }],
+  ['select', select],
+  ['as', select],
+  ['returning', select],
+  ['\\(', select],
+  ['update', (first, rest, state) =>
+    columnsOf(rest, first).map(c => columnName(c, state) + '=' + value('values', first[c], state)).join(',')],
+  ['insert', (first, rest, state) => {
+    const list = Array.isArray(first) ? first : [first]
+    const columns = columnsOf(rest, list[0])
+    return '(' + identifiers(columns, state) + ')values' + rows(list, columns, state)
+  }]
+].map(([keyword, fn]) => [new RegExp('((?:^|[\\s(])' + keyword + '(?:$|[\\s(]))(?![\\s\\S]*\\1)', 'i'), fn])
+
+// postgres.js's rule: each keyword's position is its first occurrence whose matched text (with the
+// surrounding characters) does not recur later; the rightmost keyword wins.
+function builder(before, { first, rest }, state) {
+  let best = { index: -1 }
+  for (const [regex, fn] of builders) {
+    const index = before.search(regex)
+    index > best.index && (best = { index, fn })
+  }
+  return best.fn ? best.fn(first, rest, state) : identifiers(first, state)
+}
+
+// Wire form of built params: a custom serializer for the param's OID (or for the element OID of
+// an array type) when there is one, else by the JS value.
+function serializeParams(params, types, serializers = defaultSerializers) {
+  return params.map((x, i) => {
+    if (x == null)
+      return null
+    const own = serializers[types[i]]
+    const element = serializers[ARRAY_ELEMENT[types[i]]]
+    const out = own ? own(x) : element && Array.isArray(x) ? arrayLiteral(x, element) : serialize(x)
+    return typeof out === 'string' || Buffer.isBuffer(out) ? out : serialize(out)
+  })
+}
+
+module.exports = {
+  FRAGMENT,
+  MAX_PARAMETERS,
+  isFragment,
+  Identifier,
+  Builder,
+  Parameter,
+  helper,
+  typed,
+  json,
+  array,
+  escapeIdentifier,
+  build,
+  buildUnsafe,
+  serializeParams,
+  notTaggedCallError
+}

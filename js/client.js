@@ -1,0 +1,285 @@
+'use strict'
+// The JS side of the native pool: batches queries into one `submit` per tick, keeps one `poll`
+// outstanding while queries are pending (so the process stays alive exactly as long as work is in
+// flight), and decodes completion frames into postgres.js Results. Byte formats: src/core/wire.rs.
+
+const { PostgresError, connectionError } = require('./errors.js')
+
+const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8
+const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5
+const ENC_TEXT = 0, ENC_F64 = 1, ENC_BOOL = 2, ENC_BYTES = 3, ENC_TIME = 4
+
+// postgres.js's Result: an Array with count, command, columns, statement and state.
+class Result extends Array {
+  constructor() {
+    super()
+    Object.defineProperties(this, {
+      count: { value: null, writable: true },
+      state: { value: null, writable: true },
+      command: { value: null, writable: true },
+      columns: { value: null, writable: true },
+      statement: { value: null, writable: true }
+    })
+  }
+  static get [Symbol.species]() { return Array }
+}
+
+// A growable little-endian writer for submissions.
+class Writer {
+  constructor() { this.buf = Buffer.allocUnsafe(64 * 1024); this.pos = 0 }
+  ensure(n) {
+    if (this.pos + n <= this.buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
+    this.buf.copy(next, 0, 0, this.pos)
+    this.buf = next
+  }
+  u8(x) { this.ensure(1); this.buf[this.pos++] = x }
+  u16(x) { this.ensure(2); this.buf.writeUInt16LE(x, this.pos); this.pos += 2 }
+  u32(x) { this.ensure(4); this.buf.writeUInt32LE(x >>> 0, this.pos); this.pos += 4 }
+  i32(x) { this.ensure(4); this.buf.writeInt32LE(x, this.pos); this.pos += 4 }
+  str(s) {
+    const max = s.length * 3
+    this.ensure(4 + max)
+    const n = this.buf.write(s, this.pos + 4, 'utf8')
+    this.buf.writeUInt32LE(n, this.pos)
+    this.pos += 4 + n
+  }
+  bytes(b) { this.ensure(4 + b.length); this.buf.writeInt32LE(b.length, this.pos); b.copy ? b.copy(this.buf, this.pos + 4) : this.buf.set(b, this.pos + 4); this.pos += 4 + b.length }
+  take() {
+    const out = Buffer.from(this.buf.subarray(0, this.pos))
+    this.pos = 0
+    return out
+  }
+}
+
+class Client {
+  constructor(native, { parsers, transform, onnotice, host, port }) {
+    this.native = native
+    this.parsers = parsers
+    this.transform = transform
+    this.onnotice = onnotice
+    this.address = { address: host, port }
+    this.pending = new Map()
+    this.nextId = 1
+    this.writer = new Writer()
+    this.scheduled = false
+    this.polling = false
+    this.ended = false
+    this.flush = this.flush.bind(this)
+    this.onFrames = this.onFrames.bind(this)
+    this.onPollError = this.onPollError.bind(this)
+  }
+
+  // q: { text, params (wire values), types, flags, conn, resolve, reject, result state }
+  enqueue(q) {
+    if (this.ended)
+      return q.reject(connectionError('CONNECTION_ENDED', '', this.address))
+    const id = this.nextId++
+    this.nextId > 0xfffffff0 && (this.nextId = 1)
+    this.pending.set(id, q)
+    const w = this.writer
+    w.u32(id)
+    w.u32(q.conn || 0)
+    w.u8(q.flags)
+    w.str(q.text)
+    w.u16(q.params.length)
+    for (let i = 0; i < q.params.length; i++) {
+      const v = q.params[i]
+      w.u32(q.types[i] || 0)
+      if (v === null) {
+        w.u8(0); w.i32(-1)
+      } else if (typeof v === 'string') {
+        w.u8(0); w.str(v)
+      } else {
+        w.u8(1); w.bytes(v)
+      }
+    }
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(this.flush)
+    }
+  }
+
+  flush() {
+    this.scheduled = false
+    if (this.writer.pos === 0) return
+    try {
+      this.native.submit(this.writer.take())
+    } catch (err) {
+      // A malformed batch is a bug here, not the user's: fail what was pending rather than hang.
+      for (const q of this.pending.values()) q.reject(err)
+      this.pending.clear()
+    }
+    this.poll()
+  }
+
+  poll() {
+    if (this.polling || this.pending.size === 0) return
+    this.polling = true
+    this.native.poll().then(this.onFrames, this.onPollError)
+  }
+
+  onPollError(err) {
+    this.polling = false
+    for (const q of this.pending.values()) q.reject(err)
+    this.pending.clear()
+  }
+
+  onFrames(buf) {
+    this.polling = false
+    try {
+      this.decode(buf)
+    } finally {
+      this.poll()
+    }
+  }
+
+  decode(buf) {
+    let pos = 0
+    while (pos < buf.length) {
+      const id = buf.readUInt32LE(pos)
+      const kind = buf[pos + 4]
+      const len = buf.readUInt32LE(pos + 5)
+      const start = pos + 9
+      pos = start + len
+      if (kind === KIND_NOTICE) {
+        this.notice(JSON.parse(buf.toString('utf8', start + 4, pos)))
+        continue
+      }
+      const q = this.pending.get(id)
+      if (!q) continue
+      try {
+        if (kind === KIND_COLUMNS) this.columns(q, buf, start)
+        else if (kind === KIND_ROWS) this.rows(q, buf, start)
+        else if (kind === KIND_DONE) this.done(id, q, buf, start)
+        else if (kind === KIND_ERROR) {
+          this.pending.delete(id)
+          q.reject(toError(JSON.parse(buf.toString('utf8', start + 4, pos)), this.address))
+        }
+      } catch (err) {
+        // A parser (JSON.parse of bad json, a custom parser) threw: the query rejects with it.
+        this.pending.delete(id)
+        q.reject(err)
+      }
+    }
+  }
+
+  notice(fields) {
+    const n = new PostgresError(fields)
+    this.onnotice ? this.onnotice(n) : console.log(n) // eslint-disable-line no-console
+  }
+
+  columns(q, buf, p) {
+    const n = buf.readUInt16LE(p); p += 2
+    const columns = new Array(n)
+    const from = this.transform.column.from
+    for (let i = 0; i < n; i++) {
+      const len = buf.readUInt32LE(p)
+      const name = buf.toString('utf8', p + 4, p + 4 + len); p += 4 + len
+      const type = buf.readUInt32LE(p)
+      const table = buf.readUInt32LE(p + 4)
+      const number = buf.readInt16LE(p + 8)
+      const enc = buf[p + 10]; p += 11
+      const parser = enc === ENC_TEXT || this.parsers.custom.has(type) ? this.parsers.get(type) : undefined
+      columns[i] = { name: from ? from(name) : name, type, table, number, parser, enc }
+    }
+    const np = buf.readUInt16LE(p); p += 2
+    const types = []
+    for (let i = 0; i < np; i++, p += 4) types.push(buf.readUInt32LE(p))
+    q.current.columns = columns
+    q.current.statement = { string: q.text, types, columns }
+  }
+
+  rows(q, buf, p) {
+    const count = buf.readUInt32LE(p); p += 4
+    const columns = q.current.columns
+    const nc = columns.length
+    const values = q.values, raw = q.raw
+    const valueFrom = this.transform.value.from, rowFrom = this.transform.row.from
+    const out = q.current
+    for (let r = 0; r < count; r++) {
+      const row = values || raw ? new Array(nc) : {}
+      for (let c = 0; c < nc; c++) {
+        const col = columns[c]
+        const len = buf.readInt32LE(p); p += 4
+        let v = null
+        if (len >= 0) {
+          if (raw) v = Buffer.from(buf.subarray(p, p + len))
+          else switch (col.enc) {
+            case ENC_F64: v = buf.readDoubleLE(p); break
+            case ENC_TIME: v = new Date(buf.readDoubleLE(p)); break
+            case ENC_BOOL: v = buf[p] === 1; break
+            case ENC_BYTES: v = Buffer.from(buf.subarray(p, p + len)); break
+            default: v = buf.toString('utf8', p, p + len); col.parser && (v = col.parser(v))
+          }
+          p += len
+        }
+        valueFrom && (v = valueFrom(v, col))
+        values || raw ? row[c] = v : row[col.name] = v
+      }
+      out.push(rowFrom ? rowFrom(row) : row)
+    }
+  }
+
+  done(id, q, buf, p) {
+    const count = buf.readDoubleLE(p)
+    const last = buf[p + 8] === 1
+    const len = buf.readUInt32LE(p + 9)
+    const command = buf.toString('utf8', p + 13, p + 13 + len)
+    const result = q.current
+    if (!last || q.results) {
+      // simple(): one Result per statement.
+      if (!last) {
+        result.count = Number.isNaN(count) ? null : count
+        result.command = command || null
+        result.columns = result.columns || []
+        ;(q.results || (q.results = [])).push(result)
+        q.current = new Result()
+        return
+      }
+      this.pending.delete(id)
+      return q.resolve(q.results.length === 1 ? q.results[0] : q.results)
+    }
+    this.pending.delete(id)
+    result.count = Number.isNaN(count) ? null : count
+    result.command = command || null
+    result.columns = result.columns || []
+    result.state = null
+    q.resolve(result)
+  }
+
+  // After end(): whatever never completed settles now.
+  rejectAll(code) {
+    for (const q of this.pending.values()) q.reject(connectionError(code, '', this.address))
+    this.pending.clear()
+  }
+}
+
+// Errors from the native side arrive as JSON (src/core/error.rs).
+function toError(e, address) {
+  switch (e.type) {
+    case 'PostgresError': {
+      const { type, ...fields } = e // eslint-disable-line no-unused-vars
+      return new PostgresError(fields)
+    }
+    case 'ConnectionError': return connectionError(e.code, e.message, address)
+    case 'TypeError': return new TypeError(e.message)
+    case 'RangeError': return new RangeError(e.message)
+    default: {
+      const err = new Error(e.message)
+      e.code && (err.code = e.code)
+      return err
+    }
+  }
+}
+
+// napi errors carry the JSON shape as their message.
+function nativeError(err, address) {
+  try {
+    return toError(JSON.parse(err.message), address)
+  } catch {
+    return err
+  }
+}
+
+module.exports = { Client, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE }

@@ -1,0 +1,194 @@
+'use strict'
+
+const { genericError, notTaggedCallError } = require('./errors.js')
+
+const OID = {
+  bool: 16, bytea: 17, char: 18, name: 19, int8: 20, int2: 21, int2vector: 22, int4: 23, regproc: 24,
+  text: 25, oid: 26, tid: 27, xid: 28, cid: 29, json: 114, xml: 142, point: 600, lseg: 601, path: 602,
+  box: 603, polygon: 604, line: 628, cidr: 650, float4: 700, float8: 701, circle: 718, macaddr8: 774,
+  money: 790, macaddr: 829, inet: 869, bpchar: 1042, varchar: 1043, date: 1082, time: 1083,
+  timestamp: 1114, timestamptz: 1184, interval: 1186, timetz: 1266, bit: 1560, varbit: 1562,
+  numeric: 1700, regclass: 2205, regtype: 2206, cstring: 2275, uuid: 2950, tsvector: 3614,
+  tsquery: 3615, jsonb: 3802, jsonpath: 4072
+}
+
+// Built-in array type OID → element type OID.
+const ARRAY_ELEMENT = {
+  1000: 16, 1001: 17, 1002: 18, 1003: 19, 1016: 20, 1005: 21, 1006: 22, 1007: 23, 1008: 24, 1009: 25,
+  1028: 26, 1010: 27, 1011: 28, 1012: 29, 199: 114, 143: 142, 1017: 600, 1018: 601, 1019: 602,
+  1020: 603, 1027: 604, 629: 628, 651: 650, 1021: 700, 1022: 701, 719: 718, 775: 774, 791: 790,
+  1040: 829, 1041: 869, 1014: 1042, 1015: 1043, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184,
+  1187: 1186, 1270: 1266, 1561: 1560, 1563: 1562, 1231: 1700, 2210: 2205, 2211: 2206, 1263: 2275,
+  2951: 2950, 3643: 3614, 3645: 3615, 3807: 3802, 4073: 4072
+}
+
+// Element type OID → array type OID.
+const ELEMENT_ARRAY = Object.fromEntries(Object.entries(ARRAY_ELEMENT).map(([array, element]) => [element, +array]))
+
+// Base of the values users build with sql helpers: awaiting one is a mistake (postgres.js's NotTagged).
+class Helper {
+  then() { throw notTaggedCallError() }
+  catch() { throw notTaggedCallError() }
+  finally() { throw notTaggedCallError() }
+}
+
+// A value with an explicit type OID (sql.typed, sql.types.x, sql.json, sql.array).
+// `array` true: `value` is an array and `type` its element OID (or already the array OID).
+class Parameter extends Helper {
+  constructor(value, type, array) {
+    super()
+    this.value = value
+    this.type = type
+    this.array = array
+  }
+}
+
+function inferType(x) {
+  return (
+    x instanceof Parameter ? x.type :
+    x instanceof Date ? 1184 :
+    x instanceof Uint8Array ? 17 :
+    x === true || x === false ? 16 :
+    typeof x === 'bigint' ? 20 :
+    Array.isArray(x) ? inferType(x[0]) :
+    0
+  )
+}
+
+const asBuffer = x => Buffer.isBuffer(x) ? x : Buffer.from(x.buffer, x.byteOffset, x.byteLength)
+
+// Text (or binary, for bytes) sent for a non-null parameter, chosen from the JS value alone.
+function serialize(x) {
+  return (
+    x == null ? null :
+    typeof x === 'string' ? x :
+    x === true ? 't' :
+    x === false ? 'f' :
+    x instanceof Date ? x.toISOString() :
+    x instanceof Uint8Array ? asBuffer(x) :
+    Array.isArray(x) ? arrayLiteral(x) :
+    typeof x === 'object' ? JSON.stringify(x) :
+    '' + x
+  )
+}
+
+// PostgreSQL array literal; every element quoted, like postgres.js's arraySerializer.
+function arrayLiteral(xs, serializer = serialize) {
+  return '{' + xs.map(x => {
+    x instanceof Parameter && (x = x.value)
+    if (x === undefined)
+      throw genericError('UNDEFINED_VALUE', 'Undefined values are not allowed')
+    if (x === null)
+      return 'null'
+    if (Array.isArray(x))
+      return arrayLiteral(x, serializer)
+    const text = serializer(x)
+    const s = text instanceof Uint8Array ? '\\x' + asBuffer(text).toString('hex') : '' + text // bytes as bytea hex
+    return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"'
+  }).join(',') + '}'
+}
+
+// Default serializers for parameters whose OID is known on the client (typed or inferred).
+const toDate = x => (x instanceof Date ? x : new Date(x)).toISOString()
+const defaultSerializers = {
+  16: x => x === true ? 't' : 'f',
+  17: x => x instanceof Uint8Array ? asBuffer(x) : Buffer.from(x),
+  114: JSON.stringify,
+  3802: JSON.stringify,
+  1082: toDate,
+  1114: toDate,
+  1184: toDate
+}
+
+// Parsers of text results by OID; OIDs without one stay strings.
+const toNumber = x => +x
+const toDateValue = x => new Date(x)
+const defaultParsers = {
+  16: x => x === 't',
+  17: x => Buffer.from(x.slice(2), 'hex'),
+  21: toNumber, 23: toNumber, 26: toNumber, 700: toNumber, 701: toNumber,
+  114: JSON.parse, 3802: JSON.parse,
+  1082: toDateValue, 1114: toDateValue, 1184: toDateValue
+}
+
+const BigIntType = { to: 20, from: [20], serialize: x => x.toString(), parse: x => BigInt(x) }
+
+// Merge postgres.js-style `types` ({ name: { to, from, serialize, parse } }) over the defaults.
+function buildTypes(userTypes = {}, { bigint = false } = {}) {
+  const serializers = { ...defaultSerializers }
+  const parsers = { ...defaultParsers }
+  const all = bigint ? { bigint: BigIntType, ...userTypes } : userTypes
+  for (const type of Object.values(all)) {
+    const from = type.from == null ? [] : [].concat(type.from)
+    // Like postgres.js, a type without `parse` makes its OIDs plain strings.
+    from.forEach(oid => parsers[oid] = type.parse)
+    type.serialize && [type.to, ...from].forEach(oid => serializers[oid] = type.serialize)
+  }
+  const helpers = Object.fromEntries(Object.entries(userTypes).map(([name, type]) => [name, x => new Parameter(x, type.to)]))
+  return { serializers, parsers, helpers }
+}
+
+// Parse a PostgreSQL array literal (nested, quoted, escaped; unquoted NULL → null).
+function parseArray(text, parser, delimiter = ',') {
+  let i = text[0] === '[' ? text.indexOf('=') + 1 : 0 // skip a '[1:2]=' bounds prefix
+  const element = raw => parser ? parser(raw) : raw
+
+  function list() {
+    const xs = []
+    i++ // '{'
+    while (i < text.length && text[i] !== '}') {
+      if (text[i] === '{') {
+        xs.push(list())
+      } else if (text[i] === '"') {
+        let s = ''
+        let start = ++i
+        for (; i < text.length && text[i] !== '"'; i++) {
+          if (text[i] === '\\') {
+            s += text.slice(start, i)
+            start = ++i
+          }
+        }
+        xs.push(element(s + text.slice(start, i++)))
+      } else {
+        const start = i
+        while (i < text.length && text[i] !== delimiter && text[i] !== '}') i++
+        const raw = text.slice(start, i)
+        xs.push(raw.length === 4 && raw.toUpperCase() === 'NULL' ? null : element(raw))
+      }
+      text[i] === delimiter && i++
+    }
+    i++ // '}'
+    return xs
+  }
+
+  return list()
+}
+
+// The function turning a column's text into a JS value, or undefined to keep the string.
+function parserFor(oid, parsers = defaultParsers) {
+  if (oid in parsers)
+    return parsers[oid]
+  const element = ARRAY_ELEMENT[oid]
+  if (element === undefined)
+    return undefined
+  const parser = parserFor(element, parsers)
+  const delimiter = oid === 1020 ? ';' : ',' // box[] is the one built-in using ';'
+  return text => parseArray(text, parser, delimiter)
+}
+
+module.exports = {
+  OID,
+  ARRAY_ELEMENT,
+  ELEMENT_ARRAY,
+  Helper,
+  Parameter,
+  BigInt: BigIntType,
+  inferType,
+  serialize,
+  arrayLiteral,
+  defaultSerializers,
+  defaultParsers,
+  buildTypes,
+  parseArray,
+  parserFor
+}

@@ -1,0 +1,107 @@
+//! `NativePool`: one pool per `sql` instance. `submit` queues a batch of queries (sync), `poll`
+//! resolves with every completion frame available (one crossing for many results).
+use super::config::{resolve, view, ResolvedOptions};
+use super::credentials::{JsProvider, ProviderFn};
+use super::to_napi;
+use crate::core::credentials::{static_credentials, CredentialCache, Source};
+use crate::core::pool::{Pool, PoolOptions};
+use crate::core::wire::{parse_batch, FrameWriter};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use napi::bindgen_prelude::{Buffer, Function, Promise};
+use napi_derive::napi;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[napi(object)]
+pub struct PoolStatsView {
+    pub connections: u32,
+    pub open: u32,
+    pub reserved: u32,
+    pub inflight: u32,
+    pub waiting: u32,
+}
+
+#[napi]
+pub struct NativePool {
+    pool: Pool,
+}
+
+#[napi]
+impl NativePool {
+    /// `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
+    /// function returning AWS credentials (used instead of the default chain).
+    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>")]
+    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>) -> napi::Result<Self> {
+        let cfg = resolve(url, options)?;
+        let source = match (credentials_provider, &cfg.static_credentials) {
+            (Some(f), _) => {
+                let tsfn: ProviderFn = f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
+                Source::Provider(SharedCredentialsProvider::new(JsProvider(Arc::new(tsfn))))
+            }
+            (None, Some(s)) => Source::Provider(SharedCredentialsProvider::new(static_credentials(s))),
+            (None, None) => Source::DefaultChain { profile: cfg.profile.clone(), region: cfg.region.clone() },
+        };
+        // Notices travel with the completions (frame kind NOTICE, id 0).
+        let sink_slot: Arc<std::sync::OnceLock<Arc<crate::core::pool::Sink>>> = Arc::new(std::sync::OnceLock::new());
+        let slot = sink_slot.clone();
+        let on_notice: crate::core::transport::NoticeHandler = Arc::new(move |n| {
+            if let Some(sink) = slot.get() {
+                sink.push(&FrameWriter::notice(&crate::core::error::Error::Db(Box::new(n)).to_json().to_string()));
+            }
+        });
+        let pool = napi::bindgen_prelude::within_runtime_if_available(|| Pool::new(cfg, CredentialCache::new(source), PoolOptions { text_oids, on_notice: Some(on_notice) })).map_err(to_napi)?;
+        let _ = sink_slot.set(pool.sink());
+        Ok(NativePool { pool })
+    }
+
+    /// The resolved options, without secrets.
+    #[napi(getter)]
+    pub fn options(&self) -> ResolvedOptions {
+        view(self.pool.config())
+    }
+
+    /// Queues a batch of queries encoded by the facade (see `core::wire`).
+    #[napi]
+    pub fn submit(&self, batch: Buffer) -> napi::Result<()> {
+        let jobs = parse_batch(&batch).map_err(to_napi)?;
+        let pool = self.pool.clone();
+        napi::bindgen_prelude::within_runtime_if_available(move || pool.submit(jobs));
+        Ok(())
+    }
+
+    /// Resolves with all completion frames available, waiting for at least one.
+    #[napi]
+    pub async fn poll(&self) -> napi::Result<Buffer> {
+        Ok(self.pool.sink().take().await.into())
+    }
+
+    /// Completion frames available now (no waiting).
+    #[napi]
+    pub fn poll_now(&self) -> Buffer {
+        self.pool.sink().try_take().into()
+    }
+
+    #[napi]
+    pub async fn reserve(&self) -> napi::Result<u32> {
+        self.pool.reserve().await.map_err(to_napi)
+    }
+
+    #[napi]
+    pub fn release(&self, id: u32) {
+        self.pool.release(id)
+    }
+
+    /// Ends the pool: waits up to `timeoutSecs` (forever when absent) for running queries.
+    #[napi]
+    pub async fn end(&self, timeout_secs: Option<f64>) -> napi::Result<()> {
+        let t = timeout_secs.filter(|t| t.is_finite() && *t >= 0.0).map(Duration::from_secs_f64);
+        self.pool.end(t).await;
+        Ok(())
+    }
+
+    #[napi]
+    pub fn stats(&self) -> PoolStatsView {
+        let s = self.pool.stats();
+        PoolStatsView { connections: s.connections as u32, open: s.open as u32, reserved: s.reserved as u32, inflight: s.inflight as u32, waiting: s.waiting as u32 }
+    }
+}

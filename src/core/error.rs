@@ -1,0 +1,175 @@
+//! Errors of the core, in the shapes postgres.js users know.
+//!
+//! Every error can be turned into a small JSON object (`to_json`) that the JS facade turns into
+//! `TypeError`, `RangeError`, `PostgresError` or a connection error with a `code`. Messages never
+//! contain a token, a secret key or a session token: no code path formats one into an error.
+
+use serde_json::{json, Map, Value};
+use std::fmt;
+
+/// Which JS error class a configuration error becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigErrorKind {
+    /// Wrong type of an option (`TypeError`).
+    Type,
+    /// Value out of range or not one of the accepted values (`RangeError`).
+    Range,
+    /// A missing or inconsistent setting (plain `Error`, as the official connector throws).
+    Invalid,
+}
+
+/// A server error (ErrorResponse), field for field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DbError {
+    pub severity: String,
+    pub code: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    pub position: Option<String>,
+    pub internal_position: Option<String>,
+    pub internal_query: Option<String>,
+    pub r#where: Option<String>,
+    pub schema_name: Option<String>,
+    pub table_name: Option<String>,
+    pub column_name: Option<String>,
+    pub data_type_name: Option<String>,
+    pub constraint_name: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<String>,
+    pub routine: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    Config { kind: ConfigErrorKind, message: String },
+    Db(Box<DbError>),
+    /// A connection-level failure with a postgres.js code: `CONNECTION_CLOSED`, `CONNECTION_ENDED`,
+    /// `CONNECTION_DESTROYED`, `CONNECT_TIMEOUT`, `CONNECTION_REFUSED`, `TLS_ERROR`, ...
+    Connection { code: &'static str, message: String },
+    /// Credentials could not be resolved or a token could not be made.
+    Credentials(String),
+    /// Anything else (protocol violations, unsupported values, internal faults).
+    Other(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn type_error(message: impl Into<String>) -> Self {
+        Error::Config { kind: ConfigErrorKind::Type, message: message.into() }
+    }
+    pub fn range_error(message: impl Into<String>) -> Self {
+        Error::Config { kind: ConfigErrorKind::Range, message: message.into() }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::Config { kind: ConfigErrorKind::Invalid, message: message.into() }
+    }
+    pub fn connection(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Connection { code, message: message.into() }
+    }
+
+    /// The SQLSTATE of a server error, if this is one.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            Error::Db(e) => Some(&e.code),
+            _ => None,
+        }
+    }
+
+    /// JSON shape handed to the JS facade.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Error::Config { kind, message } => json!({
+                "type": match kind { ConfigErrorKind::Type => "TypeError", ConfigErrorKind::Range => "RangeError", ConfigErrorKind::Invalid => "Error" },
+                "message": message,
+            }),
+            Error::Db(e) => {
+                let mut m = Map::new();
+                m.insert("type".into(), "PostgresError".into());
+                m.insert("severity".into(), e.severity.clone().into());
+                m.insert("code".into(), e.code.clone().into());
+                m.insert("message".into(), e.message.clone().into());
+                let opt = [
+                    ("detail", &e.detail), ("hint", &e.hint), ("position", &e.position),
+                    ("internal_position", &e.internal_position), ("internal_query", &e.internal_query),
+                    ("where", &e.r#where), ("schema_name", &e.schema_name), ("table_name", &e.table_name),
+                    ("column_name", &e.column_name), ("data_type_name", &e.data_type_name),
+                    ("constraint_name", &e.constraint_name), ("file", &e.file), ("line", &e.line),
+                    ("routine", &e.routine),
+                ];
+                for (k, v) in opt {
+                    if let Some(v) = v {
+                        m.insert(k.into(), v.clone().into());
+                    }
+                }
+                Value::Object(m)
+            }
+            Error::Connection { code, message } => json!({ "type": "ConnectionError", "code": code, "message": message }),
+            Error::Credentials(message) => json!({ "type": "CredentialsError", "code": "CREDENTIALS_ERROR", "message": message }),
+            Error::Other(message) => json!({ "type": "Error", "message": message }),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config { message, .. } | Error::Credentials(message) | Error::Other(message) => f.write_str(message),
+            Error::Db(e) => write!(f, "{} ({})", e.message, e.code),
+            Error::Connection { code, message } => write!(f, "{message} ({code})"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<&tokio_postgres::error::DbError> for DbError {
+    fn from(e: &tokio_postgres::error::DbError) -> Self {
+        DbError {
+            severity: e.severity().to_string(),
+            code: e.code().code().to_string(),
+            message: e.message().to_string(),
+            detail: e.detail().map(str::to_string),
+            hint: e.hint().map(str::to_string),
+            position: e.position().map(|p| match p {
+                tokio_postgres::error::ErrorPosition::Original(n) => n.to_string(),
+                tokio_postgres::error::ErrorPosition::Internal { position, .. } => position.to_string(),
+            }),
+            internal_position: None,
+            internal_query: e.position().and_then(|p| match p {
+                tokio_postgres::error::ErrorPosition::Internal { query, .. } => Some(query.clone()),
+                _ => None,
+            }),
+            r#where: e.where_().map(str::to_string),
+            schema_name: e.schema().map(str::to_string),
+            table_name: e.table().map(str::to_string),
+            column_name: e.column().map(str::to_string),
+            data_type_name: e.datatype().map(str::to_string),
+            constraint_name: e.constraint().map(str::to_string),
+            file: e.file().map(str::to_string),
+            line: e.line().map(|l| l.to_string()),
+            routine: e.routine().map(str::to_string),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if let Some(db) = e.as_db_error() {
+            return Error::Db(Box::new(db.into()));
+        }
+        if e.is_closed() {
+            return Error::connection("CONNECTION_CLOSED", "connection closed");
+        }
+        // Walk the source chain for I/O and TLS causes; tokio-postgres' own text is generic.
+        let mut text = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            src = s.source();
+        }
+        Error::connection("CONNECTION_CLOSED", text)
+    }
+}

@@ -1,0 +1,739 @@
+//! The connection pool and the per-connection query driver.
+//!
+//! postgres.js's rule: a query goes to an idle connection, else a new one is opened (up to `max`),
+//! else it is pipelined on the least busy connection. Each connection has one driver task that
+//! sends its queries strictly in submission order (a transaction's statements must not overtake
+//! each other): a cached statement is sent at once and finishes concurrently with later ones; a
+//! statement that still needs preparing holds the line until its Parse is answered.
+//!
+//! Results are streamed as frames into the [`Sink`], which the binding drains with one call for
+//! many completions.
+
+use crate::core::command::command_of;
+use crate::core::config::Config;
+use crate::core::credentials::CredentialCache;
+use crate::core::error::{Error, Result};
+use crate::core::token::TokenSigner;
+use crate::core::transport::{self, NoticeHandler};
+use crate::core::values::{encode, encoding_for, Encoding};
+use crate::core::wire::{FrameWriter, Job, Param, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_postgres::types::{FromSql, Kind, ToSql, Type};
+use tokio_postgres::{Client, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// Rows are handed to JS in chunks of about this many bytes, so a large result never blocks the
+/// event loop in one piece.
+const CHUNK_BYTES: usize = 256 * 1024;
+const STATEMENT_CACHE_MAX: usize = 1000;
+
+/// Completed frames waiting for the binding to take them.
+#[derive(Default)]
+pub struct Sink {
+    buf: Mutex<Vec<u8>>,
+    notify: Notify,
+}
+
+impl Sink {
+    pub fn push(&self, frames: &[u8]) {
+        if frames.is_empty() {
+            return;
+        }
+        lock(&self.buf).extend_from_slice(frames);
+        self.notify.notify_one();
+    }
+
+    /// Waits until frames are available and takes all of them.
+    pub async fn take(&self) -> Vec<u8> {
+        loop {
+            {
+                let mut b = lock(&self.buf);
+                if !b.is_empty() {
+                    return std::mem::take(&mut *b);
+                }
+            }
+            self.notify.notified().await;
+        }
+    }
+
+    /// Takes whatever is there without waiting.
+    pub fn try_take(&self) -> Vec<u8> {
+        std::mem::take(&mut *lock(&self.buf))
+    }
+}
+
+/// A poisoned lock means a panic elsewhere; the data is still usable for our simple states.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Conn {
+    id: u32,
+    tx: mpsc::UnboundedSender<Job>,
+    inflight: AtomicUsize,
+    reserved: AtomicBool,
+    /// No new work is given to a retiring connection; it closes when its work is done.
+    retiring: AtomicBool,
+    open: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    conns: Vec<Arc<Conn>>,
+    next_id: u32,
+    ended: bool,
+    /// Jobs for which no connection can take work now (all reserved or retiring at `max`).
+    waiting: VecDeque<Job>,
+    reserve_waiters: VecDeque<oneshot::Sender<Result<u32>>>,
+}
+
+pub struct PoolOptions {
+    /// Type OIDs whose columns must arrive as text (custom JS parsers).
+    pub text_oids: Vec<u32>,
+    pub on_notice: Option<NoticeHandler>,
+}
+
+struct Inner {
+    cfg: Config,
+    creds: CredentialCache,
+    signer: TokenSigner,
+    tls: Option<MakeRustlsConnect>,
+    sink: Arc<Sink>,
+    state: Mutex<State>,
+    opts: PoolOptions,
+    idle: Notify,
+    destroy: tokio::sync::watch::Sender<bool>,
+}
+
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+impl Pool {
+    pub fn new(cfg: Config, creds: CredentialCache, opts: PoolOptions) -> Result<Pool> {
+        let tls = transport::tls_connector(&cfg.tls)?;
+        let signer = TokenSigner::new(&cfg.host, &cfg.region, cfg.token_duration_secs);
+        let (destroy, _) = tokio::sync::watch::channel(false);
+        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, tls, sink: Arc::new(Sink::default()), state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy }) })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.cfg
+    }
+
+    pub fn sink(&self) -> Arc<Sink> {
+        self.inner.sink.clone()
+    }
+
+    /// Queues jobs; their results arrive in the sink.
+    pub fn submit(&self, jobs: Vec<Job>) {
+        let mut st = lock(&self.inner.state);
+        for job in jobs {
+            dispatch(&self.inner, &mut st, job);
+        }
+    }
+
+    /// Takes a connection out of the pool for exclusive use (transactions, `sql.reserve()`).
+    pub async fn reserve(&self) -> Result<u32> {
+        let rx = {
+            let mut st = lock(&self.inner.state);
+            if st.ended {
+                return Err(Error::connection("CONNECTION_ENDED", "the pool has been ended"));
+            }
+            let idle = st.conns.iter().find(|c| c.inflight.load(Ordering::SeqCst) == 0 && !c.reserved.load(Ordering::SeqCst) && !c.retiring.load(Ordering::SeqCst)).cloned();
+            if let Some(c) = idle {
+                c.reserved.store(true, Ordering::SeqCst);
+                return Ok(c.id);
+            }
+            if st.conns.len() < self.inner.cfg.max {
+                let c = open_conn(&self.inner, &mut st);
+                c.reserved.store(true, Ordering::SeqCst);
+                return Ok(c.id);
+            }
+            let (tx, rx) = oneshot::channel();
+            st.reserve_waiters.push_back(tx);
+            rx
+        };
+        rx.await.unwrap_or_else(|_| Err(Error::connection("CONNECTION_ENDED", "the pool has been ended")))
+    }
+
+    /// Returns a reserved connection to the pool.
+    pub fn release(&self, id: u32) {
+        let mut st = lock(&self.inner.state);
+        if let Some(c) = st.conns.iter().find(|c| c.id == id).cloned() {
+            c.reserved.store(false, Ordering::SeqCst);
+            on_available(&self.inner, &mut st, &c);
+        }
+    }
+
+    /// Stops taking queries, waits up to `timeout` for running ones, then closes every connection
+    /// (queries still running then fail with CONNECTION_DESTROYED).
+    pub async fn end(&self, timeout: Option<Duration>) {
+        {
+            let mut st = lock(&self.inner.state);
+            st.ended = true;
+            for w in st.reserve_waiters.drain(..) {
+                let _ = w.send(Err(Error::connection("CONNECTION_ENDED", "the pool has been ended")));
+            }
+            let waiting: Vec<Job> = st.waiting.drain(..).collect();
+            drop(st);
+            for j in waiting {
+                fail(&self.inner.sink, j.id, &Error::connection("CONNECTION_ENDED", "write CONNECTION_ENDED"));
+            }
+        }
+        let all_idle = async {
+            loop {
+                let notified = self.inner.idle.notified();
+                if lock(&self.inner.state).conns.iter().all(|c| c.inflight.load(Ordering::SeqCst) == 0) {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        match timeout {
+            Some(t) => {
+                let _ = tokio::time::timeout(t, all_idle).await;
+            }
+            None => all_idle.await,
+        }
+        let _ = self.inner.destroy.send(true);
+        let conns: Vec<Arc<Conn>> = lock(&self.inner.state).conns.drain(..).collect();
+        drop(conns);
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        let st = lock(&self.inner.state);
+        PoolStats {
+            connections: st.conns.len(),
+            open: st.conns.iter().filter(|c| c.open.load(Ordering::SeqCst)).count(),
+            reserved: st.conns.iter().filter(|c| c.reserved.load(Ordering::SeqCst)).count(),
+            inflight: st.conns.iter().map(|c| c.inflight.load(Ordering::SeqCst)).sum(),
+            waiting: st.waiting.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub connections: usize,
+    pub open: usize,
+    pub reserved: usize,
+    pub inflight: usize,
+    pub waiting: usize,
+}
+
+fn fail(sink: &Sink, id: u32, e: &Error) {
+    let mut w = FrameWriter::new(id);
+    w.error(e);
+    sink.push(&w.take());
+}
+
+fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Job) {
+    if st.ended {
+        return fail(&inner.sink, job.id, &Error::connection("CONNECTION_ENDED", "write CONNECTION_ENDED"));
+    }
+    if job.conn != 0 {
+        match st.conns.iter().find(|c| c.id == job.conn && c.reserved.load(Ordering::SeqCst)) {
+            Some(c) => send(c, job),
+            None => fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection is closed or was released")),
+        }
+        return;
+    }
+    let usable = |c: &&Arc<Conn>| !c.reserved.load(Ordering::SeqCst) && !c.retiring.load(Ordering::SeqCst);
+    if let Some(c) = st.conns.iter().filter(usable).find(|c| c.inflight.load(Ordering::SeqCst) == 0) {
+        return send(c, job);
+    }
+    if st.conns.len() < inner.cfg.max {
+        let c = open_conn(inner, st);
+        return send(&c, job);
+    }
+    match st.conns.iter().filter(usable).min_by_key(|c| c.inflight.load(Ordering::SeqCst)) {
+        Some(c) => send(c, job),
+        None => st.waiting.push_back(job),
+    }
+}
+
+fn send(c: &Arc<Conn>, job: Job) {
+    c.inflight.fetch_add(1, Ordering::SeqCst);
+    // The driver owns the receiver until it has left the pool's list, so this cannot fail while
+    // the connection is listed; a failure would mean a bug, and the job's error is reported then.
+    if let Err(mpsc::error::SendError(job)) = c.tx.send(job) {
+        c.inflight.fetch_sub(1, Ordering::SeqCst);
+        let _ = job;
+    }
+}
+
+/// Hands a connection that has become free to waiting reservations and queued jobs.
+fn on_available(_inner: &Arc<Inner>, st: &mut State, c: &Arc<Conn>) {
+    if c.reserved.load(Ordering::SeqCst) || c.retiring.load(Ordering::SeqCst) {
+        return;
+    }
+    if c.inflight.load(Ordering::SeqCst) == 0 {
+        while let Some(w) = st.reserve_waiters.pop_front() {
+            c.reserved.store(true, Ordering::SeqCst);
+            if w.send(Ok(c.id)).is_ok() {
+                return;
+            }
+            c.reserved.store(false, Ordering::SeqCst);
+        }
+    }
+    while let Some(job) = st.waiting.pop_front() {
+        send(c, job);
+    }
+}
+
+fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let id = st.next_id;
+    st.next_id = st.next_id.wrapping_add(1).max(1);
+    let c = Arc::new(Conn { id, tx, inflight: AtomicUsize::new(0), reserved: AtomicBool::new(false), retiring: AtomicBool::new(false), open: AtomicBool::new(false) });
+    st.conns.push(c.clone());
+    tokio::spawn(run_conn(inner.clone(), c.clone(), rx));
+    c
+}
+
+/// Removes the connection from the pool; jobs it had not started go back to the pool.
+fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiver<Job>, err: Option<&Error>) {
+    let mut st = lock(&inner.state);
+    st.conns.retain(|x| x.id != c.id);
+    let mut pending = Vec::new();
+    while let Ok(job) = rx.try_recv() {
+        c.inflight.fetch_sub(1, Ordering::SeqCst);
+        pending.push(job);
+    }
+    for job in pending {
+        match err {
+            // The connection could not be opened: its queries fail with that error (postgres.js does the same).
+            Some(e) => fail(&inner.sink, job.id, e),
+            None if job.conn != 0 => fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection was closed")),
+            None => dispatch(inner, &mut st, job),
+        }
+    }
+    // A slot is free: queued jobs may now open a new connection.
+    while st.conns.len() < inner.cfg.max && !st.waiting.is_empty() && !st.ended {
+        if let Some(job) = st.waiting.pop_front() {
+            dispatch(inner, &mut st, job);
+        }
+    }
+    drop(st);
+    inner.idle.notify_waiters();
+}
+
+async fn open(inner: &Inner) -> Result<(Client, oneshot::Receiver<Option<Error>>)> {
+    let cfg = &inner.cfg;
+    let attempt = async {
+        let creds = inner.creds.get().await?;
+        let token = inner.signer.token(creds, cfg.is_admin()).await?;
+        transport::connect(cfg, &token, inner.tls.as_ref(), inner.opts.on_notice.clone()).await
+    };
+    match tokio::time::timeout(cfg.connect_timeout, attempt).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{} (connect_timeout {}s)", cfg.host, cfg.port, cfg.connect_timeout.as_secs_f64()))),
+    }
+}
+
+fn lifetime(cfg: &Config) -> Option<Duration> {
+    cfg.max_lifetime.map(|(lo, hi)| if hi > lo { lo + (hi - lo).mul_f64(rand::random::<f64>()) } else { lo })
+}
+
+type Running = FuturesUnordered<Pin<Box<dyn Future<Output = ()> + Send>>>;
+
+struct Session {
+    client: Arc<Client>,
+    cache: HashMap<(String, Vec<u32>), Statement>,
+}
+
+async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut destroy = inner.destroy.subscribe();
+    let (client, mut closed) = match open(&inner).await {
+        Ok(x) => x,
+        Err(e) => return remove_conn(&inner, &c, &mut rx, Some(&e)),
+    };
+    c.open.store(true, Ordering::SeqCst);
+    let created = Instant::now();
+    let max_age = lifetime(&inner.cfg);
+    let mut session = Session { client: Arc::new(client), cache: HashMap::new() };
+    let mut running: Running = FuturesUnordered::new();
+    let mut last_active = Instant::now();
+    loop {
+        let idle = running.is_empty();
+        let deadline = next_deadline(&inner.cfg, created, max_age, last_active, idle, c.reserved.load(Ordering::SeqCst));
+        tokio::select! {
+            biased;
+            _ = destroy.changed() => break,
+            _ = &mut closed => break,
+            Some(()) = running.next(), if !running.is_empty() => {
+                last_active = Instant::now();
+                job_finished(&inner, &c);
+            }
+            job = rx.recv() => match job {
+                Some(job) => {
+                    last_active = Instant::now();
+                    if let Some(fut) = start_job(&inner, &mut session, &mut running, &c, job).await {
+                        running.push(fut);
+                    }
+                }
+                None => break,
+            },
+            _ = sleep_until(deadline) => {
+                // Idle past idle_timeout, or older than max_lifetime: retire when no work is left.
+                c.retiring.store(true, Ordering::SeqCst);
+                if running.is_empty() && c.inflight.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    // Leaving: queries still running fail as the client is dropped (or were destroyed by end()).
+    let destroyed = *destroy.borrow();
+    remove_conn(&inner, &c, &mut rx, None);
+    if destroyed {
+        drop(running);
+        let n = c.inflight.swap(0, Ordering::SeqCst);
+        let _ = n;
+    } else {
+        while running.next().await.is_some() {
+            job_finished(&inner, &c);
+        }
+    }
+    drop(session);
+    c.open.store(false, Ordering::SeqCst);
+    inner.idle.notify_waiters();
+}
+
+fn next_deadline(cfg: &Config, created: Instant, max_age: Option<Duration>, last_active: Instant, idle: bool, reserved: bool) -> Option<Instant> {
+    if reserved {
+        return None;
+    }
+    let age = max_age.map(|a| created + a);
+    let idle_at = if idle { cfg.idle_timeout.map(|t| last_active + t) } else { None };
+    match (age, idle_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn job_finished(inner: &Arc<Inner>, c: &Arc<Conn>) {
+    if c.inflight.fetch_sub(1, Ordering::SeqCst) == 1 {
+        let mut st = lock(&inner.state);
+        on_available(inner, &mut st, c);
+        drop(st);
+        inner.idle.notify_waiters();
+    }
+}
+
+/// Prepares (or finds) the statement in order, then sends the query at once; what remains of it
+/// is returned to run concurrently with later queries.
+async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, c: &Arc<Conn>, job: Job) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
+    let sink = inner.sink.clone();
+    let text = job.has(FLAG_TEXT);
+    let text_oids = inner.opts.text_oids.clone();
+    if job.has(FLAG_SIMPLE) {
+        let client = s.client.clone();
+        let mut fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move { run_simple(&client, &sink, job).await });
+        return poll_once(&mut fut).then_some(fut);
+    }
+    let oids: Vec<u32> = job.params.iter().map(|p| p.oid).collect();
+    let stmt = if job.has(FLAG_PREPARE) || job.has(FLAG_DESCRIBE) {
+        let key = (job.sql.clone(), oids.clone());
+        match s.cache.get(&key) {
+            Some(st) => Some(st.clone()),
+            None => {
+                let types: Vec<Type> = oids.iter().map(|o| param_type(*o)).collect();
+                let client = s.client.clone();
+                let sql = job.sql.clone();
+                // Keep finishing earlier queries while this statement is prepared.
+                let mut prep = Box::pin(async move { client.prepare_typed(&sql, &types).await });
+                let prepared = loop {
+                    tokio::select! {
+                        r = &mut prep => break r,
+                        Some(()) = running.next(), if !running.is_empty() => job_finished(inner, c),
+                    }
+                };
+                match prepared {
+                    Ok(st) => {
+                        if s.cache.len() >= STATEMENT_CACHE_MAX {
+                            s.cache.clear();
+                        }
+                        s.cache.insert(key, st.clone());
+                        Some(st)
+                    }
+                    Err(e) => {
+                        fail(&sink, job.id, &Error::from(e));
+                        job_finished(inner, c);
+                        return None;
+                    }
+                }
+            }
+        }
+    } else {
+        None
+    };
+    let client = s.client.clone();
+    let mut fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+        let mut w = FrameWriter::new(job.id);
+        if let Err(e) = run_extended(&client, &sink, &mut w, &job, stmt, text, &text_oids).await {
+            w.error(&e);
+        }
+        sink.push(&w.take());
+    });
+    if poll_once(&mut fut) {
+        Some(fut)
+    } else {
+        job_finished(inner, c);
+        None
+    }
+}
+
+/// Polls once (sending the request in order); true if the future is still pending.
+fn poll_once(fut: &mut Pin<Box<dyn Future<Output = ()> + Send>>) -> bool {
+    fut.as_mut().now_or_never().is_none()
+}
+
+/// Parameter types for Parse: 0 lets the server infer, as postgres.js does for most values.
+fn param_type(oid: u32) -> Type {
+    Type::from_oid(oid).unwrap_or_else(|| Type::new(format!("oid{oid}"), oid, Kind::Simple, "pg_catalog".into()))
+}
+
+/// A parameter already in its wire form (text, or binary for bytea).
+#[derive(Debug)]
+struct Wire<'a>(&'a Param);
+
+impl ToSql for Wire<'_> {
+    fn to_sql(&self, _: &Type, out: &mut bytes::BytesMut) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match &self.0.value {
+            None => Ok(tokio_postgres::types::IsNull::Yes),
+            Some(v) => {
+                out.extend_from_slice(v);
+                Ok(tokio_postgres::types::IsNull::No)
+            }
+        }
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    fn encode_format(&self, _: &Type) -> tokio_postgres::types::Format {
+        if self.0.binary {
+            tokio_postgres::types::Format::Binary
+        } else {
+            tokio_postgres::types::Format::Text
+        }
+    }
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// Any value's raw bytes.
+struct Raw<'a>(Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(Some(raw)))
+    }
+    fn from_sql_null(_: &Type) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(None))
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+fn column_meta(cols: &[tokio_postgres::Column], text: bool, text_oids: &[u32]) -> Vec<(String, u32, u32, i16, u8)> {
+    cols.iter()
+        .map(|col| {
+            let oid = col.type_().oid();
+            let enc = encoding_for(oid, text || text_oids.contains(&oid));
+            (col.name().to_string(), oid, col.table_oid().unwrap_or(0), col.column_id().unwrap_or(0), enc as u8)
+        })
+        .collect()
+}
+
+async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &Job, stmt: Option<Statement>, text: bool, text_oids: &[u32]) -> Result<()> {
+    let params: Vec<Wire> = job.params.iter().map(Wire).collect();
+    let as_sql = || params.iter().map(|p| p as &dyn ToSql);
+    if job.has(FLAG_DESCRIBE) {
+        let st = stmt.ok_or_else(|| Error::Other("describe needs a prepared statement".into()))?;
+        let meta = column_meta(st.columns(), text, text_oids);
+        w.columns(&meta, &st.params().iter().map(Type::oid).collect::<Vec<_>>());
+        w.done(None, true, &command_of(&job.sql).0);
+        return Ok(());
+    }
+    let (stream, param_oids) = match &stmt {
+        Some(st) => (client.query_raw(st, as_sql()).await?, st.params().iter().map(Type::oid).collect::<Vec<_>>()),
+        None => {
+            let typed = params.iter().map(|p| (p as &dyn ToSql, param_type(p.0.oid)));
+            (client.query_typed_raw(&job.sql, typed).await?, job.params.iter().map(|p| p.oid).collect())
+        }
+    };
+    let mut stream = std::pin::pin!(stream);
+    let mut meta: Option<Vec<(String, u32, u32, i16, u8)>> = stmt.as_ref().map(|st| column_meta(st.columns(), text, text_oids));
+    if let Some(m) = &meta {
+        w.columns(m, &param_oids);
+    }
+    while let Some(row) = stream.try_next().await? {
+        if meta.is_none() {
+            let m = column_meta(row.columns(), text, text_oids);
+            w.columns(&m, &param_oids);
+            meta = Some(m);
+        }
+        let m = meta.as_deref().unwrap_or(&[]);
+        w.row();
+        for (i, (_, oid, _, _, enc)) in m.iter().enumerate() {
+            let raw: Raw = row.try_get(i)?;
+            match raw.0 {
+                None => w.null(),
+                Some(bytes) => w
+                    .value_with(|out| encode(*oid, encoding_of(*enc), bytes, out))
+                    .map_err(|e| Error::Other(e.0))?,
+            }
+        }
+        if w.buf.len() >= CHUNK_BYTES {
+            sink.push(&w.take());
+        }
+    }
+    let (command, counted) = command_of(&job.sql);
+    w.done(if counted { stream.rows_affected() } else { None }, true, &command);
+    Ok(())
+}
+
+fn encoding_of(e: u8) -> Encoding {
+    match e {
+        1 => Encoding::F64,
+        2 => Encoding::Bool,
+        3 => Encoding::Bytes,
+        4 => Encoding::TimeMs,
+        _ => Encoding::Text,
+    }
+}
+
+/// The simple-query protocol: several statements, text results (types unknown: all strings).
+async fn run_simple(client: &Client, sink: &Sink, job: Job) {
+    use tokio_postgres::SimpleQueryMessage as M;
+    let mut w = FrameWriter::new(job.id);
+    let result: Result<()> = async {
+        let stream = client.simple_query_raw(&job.sql).await?;
+        let mut stream = std::pin::pin!(stream);
+        let statements = split_statements(&job.sql);
+        let mut idx = 0;
+        let mut described = false;
+        while let Some(m) = stream.try_next().await? {
+            match m {
+                M::RowDescription(cols) => {
+                    let meta: Vec<_> = cols.iter().map(|c| (c.name().to_string(), 25u32, 0u32, 0i16, Encoding::Text as u8)).collect();
+                    w.columns(&meta, &[]);
+                    described = true;
+                }
+                M::Row(row) => {
+                    w.row();
+                    for i in 0..row.len() {
+                        match row.try_get(i)? {
+                            None => w.null(),
+                            Some(v) => {
+                                let _ = w.value_with::<()>(|out| {
+                                    out.extend_from_slice(v.as_bytes());
+                                    Ok(())
+                                });
+                            }
+                        }
+                    }
+                    if w.buf.len() >= CHUNK_BYTES {
+                        sink.push(&w.take());
+                    }
+                }
+                M::CommandComplete(n) => {
+                    let sql = statements.get(idx).map(String::as_str).unwrap_or("");
+                    let (command, counted) = command_of(sql);
+                    if !described {
+                        w.columns(&[], &[]);
+                    }
+                    w.done(if counted { Some(n) } else { None }, false, &command);
+                    described = false;
+                    idx += 1;
+                }
+                _ => {}
+            }
+        }
+        w.done(None, true, "");
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        w.error(&e);
+    }
+    sink.push(&w.take());
+}
+
+/// Splits a script at top-level semicolons (quotes, comments and dollar quotes respected); used
+/// only to name each statement's command.
+fn split_statements(sql: &str) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'$' => {
+                if let Some(end) = sql[i + 1..].find('$') {
+                    let tag = &sql[i..i + end + 2];
+                    if tag[1..tag.len() - 1].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                        if let Some(close) = sql[i + tag.len()..].find(tag) {
+                            i += tag.len() + close + tag.len();
+                            continue;
+                        }
+                    }
+                }
+            }
+            b';' => {
+                let s = sql[start..i].trim();
+                if !s.is_empty() {
+                    out.push(s.to_string());
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let s = sql[start.min(sql.len())..].trim();
+    if !s.is_empty() {
+        out.push(s.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_statements;
+
+    #[test]
+    fn splits_scripts() {
+        assert_eq!(split_statements("select 1; select ';'; create function f() as $x$ a; b $x$;"), vec!["select 1", "select ';'", "create function f() as $x$ a; b $x$"]);
+        assert_eq!(split_statements("  "), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,267 @@
+//! The two byte formats between the JS facade and the core (both little-endian).
+//!
+//! Submissions (JS → core), one buffer per batch of queries:
+//! `u32 id, u32 conn (0 = pool, else a reservation), u8 flags, u32 len + SQL, u16 n,
+//!  n × (u32 type oid, u8 format (0 text, 1 binary), i32 len (-1 = NULL) + bytes)`, repeated.
+//!
+//! Completions (core → JS), frames appended to one buffer that a poll takes whole:
+//! `u32 id, u8 kind, u32 len, payload`, kinds:
+//! - COLUMNS: `u16 n, n × (u32 len + name, u32 type, u32 table, i16 number, u8 encoding), u16 p, p × u32 param type`
+//! - ROWS: `u32 rows`, then per value `i32 len (-1 = NULL) + bytes` in the column's encoding
+//! - DONE: `f64 count (NaN = null), u8 last, u32 len + command`
+//! - ERROR: `u32 len + JSON` (see `Error::to_json`)
+//! - NOTICE (id 0): `u32 len + JSON`
+
+use crate::core::error::{Error, Result};
+
+pub const FLAG_PREPARE: u8 = 1;
+pub const FLAG_TEXT: u8 = 2;
+pub const FLAG_SIMPLE: u8 = 4;
+pub const FLAG_DESCRIBE: u8 = 8;
+
+pub const KIND_COLUMNS: u8 = 1;
+pub const KIND_ROWS: u8 = 2;
+pub const KIND_DONE: u8 = 3;
+pub const KIND_ERROR: u8 = 4;
+pub const KIND_NOTICE: u8 = 5;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub oid: u32,
+    pub binary: bool,
+    pub value: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: u32,
+    pub conn: u32,
+    pub flags: u8,
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+impl Job {
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|e| *e <= self.b.len()).ok_or_else(|| Error::Other("malformed query batch".into()))?;
+        let s = &self.b[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16> {
+        let s = self.take(2)?;
+        Ok(u16::from_le_bytes([s[0], s[1]]))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        let s = self.take(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+}
+
+/// Parses a submission buffer.
+pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
+    let mut r = Reader { b, pos: 0 };
+    let mut jobs = Vec::new();
+    while r.pos < b.len() {
+        let id = r.u32()?;
+        let conn = r.u32()?;
+        let flags = r.u8()?;
+        let len = r.u32()? as usize;
+        let sql = String::from_utf8(r.take(len)?.to_vec()).map_err(|_| Error::Other("query text is not UTF-8".into()))?;
+        let n = r.u16()? as usize;
+        let mut params = Vec::with_capacity(n);
+        for _ in 0..n {
+            let oid = r.u32()?;
+            let binary = r.u8()? == 1;
+            let len = r.u32()? as i32;
+            let value = if len < 0 { None } else { Some(r.take(len as usize)?.to_vec()) };
+            params.push(Param { oid, binary, value });
+        }
+        jobs.push(Job { id, conn, flags, sql, params });
+    }
+    Ok(jobs)
+}
+
+/// Builds completion frames for one query.
+pub struct FrameWriter {
+    pub id: u32,
+    pub buf: Vec<u8>,
+    /// Start of the ROWS frame being filled, and its row count.
+    rows_at: Option<usize>,
+    rows: u32,
+}
+
+impl FrameWriter {
+    pub fn new(id: u32) -> Self {
+        FrameWriter { id, buf: Vec::with_capacity(256), rows_at: None, rows: 0 }
+    }
+
+    fn begin(&mut self, kind: u8) -> usize {
+        self.close_rows();
+        self.buf.extend_from_slice(&self.id.to_le_bytes());
+        self.buf.push(kind);
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&0u32.to_le_bytes());
+        at
+    }
+
+    fn end(&mut self, len_at: usize) {
+        let len = (self.buf.len() - len_at - 4) as u32;
+        self.buf[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+    }
+
+    pub fn str(&mut self, s: &str) {
+        self.buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+
+    pub fn columns(&mut self, cols: &[(String, u32, u32, i16, u8)], params: &[u32]) {
+        let at = self.begin(KIND_COLUMNS);
+        self.buf.extend_from_slice(&(cols.len() as u16).to_le_bytes());
+        for (name, ty, table, number, enc) in cols {
+            self.str(name);
+            self.buf.extend_from_slice(&ty.to_le_bytes());
+            self.buf.extend_from_slice(&table.to_le_bytes());
+            self.buf.extend_from_slice(&number.to_le_bytes());
+            self.buf.push(*enc);
+        }
+        self.buf.extend_from_slice(&(params.len() as u16).to_le_bytes());
+        for p in params {
+            self.buf.extend_from_slice(&p.to_le_bytes());
+        }
+        self.end(at);
+    }
+
+    /// Starts a row; values follow with `null()` / `value_with`.
+    pub fn row(&mut self) {
+        if self.rows_at.is_none() {
+            let at = self.begin(KIND_ROWS);
+            self.buf.extend_from_slice(&0u32.to_le_bytes());
+            self.rows_at = Some(at);
+            self.rows = 0;
+        }
+        self.rows += 1;
+    }
+
+    pub fn null(&mut self) {
+        self.buf.extend_from_slice(&(-1i32).to_le_bytes());
+    }
+
+    /// Writes a length-prefixed value produced by `f`; on error the value is removed.
+    pub fn value_with<E>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), E>) -> std::result::Result<(), E> {
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&0i32.to_le_bytes());
+        match f(&mut self.buf) {
+            Ok(()) => {
+                let len = (self.buf.len() - at - 4) as i32;
+                self.buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
+                Ok(())
+            }
+            Err(e) => {
+                self.buf.truncate(at);
+                Err(e)
+            }
+        }
+    }
+
+    fn close_rows(&mut self) {
+        if let Some(at) = self.rows_at.take() {
+            self.buf[at + 4..at + 8].copy_from_slice(&self.rows.to_le_bytes());
+            self.end(at);
+        }
+    }
+
+    pub fn done(&mut self, count: Option<u64>, last: bool, command: &str) {
+        let at = self.begin(KIND_DONE);
+        self.buf.extend_from_slice(&count.map_or(f64::NAN, |c| c as f64).to_le_bytes());
+        self.buf.push(u8::from(last));
+        self.str(command);
+        self.end(at);
+    }
+
+    pub fn error(&mut self, e: &Error) {
+        // Rows already written for this query are dropped: the query failed as a whole.
+        self.rows_at = None;
+        self.buf.clear();
+        let at = self.begin(KIND_ERROR);
+        self.str(&e.to_json().to_string());
+        self.end(at);
+    }
+
+    pub fn notice(json: &str) -> Vec<u8> {
+        let mut w = FrameWriter::new(0);
+        let at = w.begin(KIND_NOTICE);
+        w.str(json);
+        w.end(at);
+        w.buf
+    }
+
+    /// Takes the finished frames (closing an open ROWS frame), leaving the writer ready for more rows.
+    pub fn take(&mut self) -> Vec<u8> {
+        self.close_rows();
+        std::mem::take(&mut self.buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_round_trip_and_garbage() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&7u32.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.push(FLAG_PREPARE);
+        b.extend_from_slice(&8u32.to_le_bytes());
+        b.extend_from_slice(b"select 1");
+        b.extend_from_slice(&2u16.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.push(0);
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.push(b'x');
+        b.extend_from_slice(&17u32.to_le_bytes());
+        b.push(1);
+        b.extend_from_slice(&(-1i32).to_le_bytes());
+        let jobs = parse_batch(&b).unwrap();
+        assert_eq!(jobs, vec![Job { id: 7, conn: 0, flags: 1, sql: "select 1".into(), params: vec![Param { oid: 0, binary: false, value: Some(b"x".to_vec()) }, Param { oid: 17, binary: true, value: None }] }]);
+        for cut in 1..b.len() {
+            assert!(parse_batch(&b[..cut]).is_err(), "truncated at {cut}");
+        }
+    }
+
+    #[test]
+    fn frames() {
+        let mut w = FrameWriter::new(3);
+        w.row();
+        w.null();
+        w.row();
+        w.value_with::<()>(|b| {
+            b.push(1);
+            Ok(())
+        })
+        .unwrap();
+        w.done(Some(2), true, "SELECT");
+        let b = w.take();
+        // ROWS frame: id, kind, len, count
+        assert_eq!(&b[0..5], &[3, 0, 0, 0, KIND_ROWS]);
+        assert_eq!(u32::from_le_bytes(b[9..13].try_into().unwrap()), 2);
+        let rows_len = u32::from_le_bytes(b[5..9].try_into().unwrap()) as usize;
+        assert_eq!(rows_len, 4 + 4 + 5);
+        assert_eq!(b[9 + rows_len + 4], KIND_DONE);
+    }
+}

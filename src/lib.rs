@@ -1,0 +1,7 @@
+//! aurora-dsql-postgres: a native Node.js connector for Amazon Aurora DSQL.
+//!
+//! `core` is the connector (no N-API), `local` the local DSQL endpoint (server side, no N-API),
+//! `binding` the thin `#[napi]` layer over both.
+pub mod core;
+pub mod local;
+mod binding;

@@ -1,0 +1,296 @@
+//! A local endpoint that behaves like Aurora DSQL in front of a real PostgreSQL.
+//!
+//! Clients connect with TLS (SSLRequest or direct TLS with ALPN `postgresql`, SNI required)
+//! and authenticate with a DSQL IAM token as password; the endpoint verifies the token
+//! against configured credentials, enforces DSQL's connection limits, then relays the
+//! session (message by message) to the backend PostgreSQL. Nothing is logged.
+//!
+//! Behaviour worth knowing:
+//! - Limits (rate, open connections) are decided at TCP accept but reported after TLS and the
+//!   startup packet, so clients see the SQLSTATE (53400/53300). Each refused connection is
+//!   counted once, under its first reason. `active` counts connections from accept to close.
+//! - SNI must be present; its value is not compared with the endpoint (the token host is).
+//! - CancelRequest packets (plain or inside TLS) are forwarded verbatim to the backend, whose
+//!   BackendKeyData the client received unchanged.
+//! - Protocol 3.x minor versions and `_pq_.` options are answered with NegotiateProtocolVersion
+//!   (3.0, none supported).
+//! - Rejections never echo the token, the secret or the session token.
+
+mod backend;
+mod certs;
+mod limits;
+pub mod protocol;
+mod relay;
+mod server;
+mod stats;
+mod token;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use certs::generate_certificates;
+pub use protocol::Frame;
+pub use relay::{PassThrough, PolicyFactory, SessionInfo, SessionPolicy, Verdict};
+pub use stats::{RejectReason, RejectStats, Stats};
+pub use token::{TokenError, Verifier};
+
+/// The PostgreSQL that sessions are relayed to (plain TCP, normally loopback).
+#[derive(Debug, Clone)]
+pub struct BackendConfig {
+    pub host: String,
+    pub port: u16,
+    /// Backend login role for every session; `None` passes the client's startup user through
+    /// (the backend then needs roles such as `admin`).
+    pub user_override: Option<String>,
+    /// Password used if the backend asks for one (cleartext, MD5 or SCRAM-SHA-256).
+    pub password: Option<String>,
+    /// Backend database for every session; `None` passes the client's database through.
+    pub database_override: Option<String>,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            user_override: None,
+            password: None,
+            database_override: None,
+        }
+    }
+}
+
+/// Server certificate material in PEM.
+#[derive(Debug, Clone)]
+pub struct TlsMaterial {
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// The CA that clients should trust (returned by [`LocalDsql::ca_pem`]).
+    pub ca_pem: String,
+}
+
+/// Endpoint settings. `Default` gives DSQL's quotas and an empty credential list (set one).
+#[derive(Clone)]
+pub struct LocalConfig {
+    pub region: String,
+    /// 26 random `[a-z0-9]` characters when `None`.
+    pub cluster_id: Option<String>,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Credentials whose tokens are accepted (at least one).
+    pub credentials: Vec<Credentials>,
+    pub backend: BackendConfig,
+    /// Sessions are closed at this age (DSQL: 60 minutes).
+    pub max_connection_age: Duration,
+    /// New connections per second and burst (DSQL: 100/s, 1000); `None` = unlimited.
+    pub rate_limit: Option<(f64, u32)>,
+    /// Open connections (DSQL: 10,000).
+    pub max_connections: usize,
+    /// How far in the future a token's `X-Amz-Date` may be. Default 900 s, SigV4's usual
+    /// 15-minute tolerance. Expiry itself is checked strictly.
+    pub max_clock_skew: Duration,
+    /// Certificate to serve; generated (CA + server cert) when `None`.
+    pub tls: Option<TlsMaterial>,
+    /// Time allowed from TCP accept to the password message.
+    pub handshake_timeout: Duration,
+    /// Per-session message policy; pass-through when `None`.
+    pub policy: Option<PolicyFactory>,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            cluster_id: None,
+            port: 0,
+            credentials: Vec::new(),
+            backend: BackendConfig::default(),
+            max_connection_age: Duration::from_secs(3600),
+            rate_limit: Some((100.0, 1000)),
+            max_connections: 10_000,
+            max_clock_skew: Duration::from_secs(900),
+            tls: None,
+            handshake_timeout: Duration::from_secs(10),
+            policy: None,
+        }
+    }
+}
+
+impl fmt::Debug for LocalConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalConfig")
+            .field("region", &self.region)
+            .field("cluster_id", &self.cluster_id)
+            .field("port", &self.port)
+            .field(
+                "credentials",
+                &self
+                    .credentials
+                    .iter()
+                    .map(|c| c.access_key_id())
+                    .collect::<Vec<_>>(),
+            )
+            .field("backend", &self.backend)
+            .field("max_connection_age", &self.max_connection_age)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_connections", &self.max_connections)
+            .field("max_clock_skew", &self.max_clock_skew)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors from [`start`] and [`generate_certificates`].
+#[derive(Debug)]
+pub enum LocalError {
+    Config(String),
+    Tls(String),
+    Io(std::io::Error),
+}
+
+impl fmt::Display for LocalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LocalError::Config(m) => write!(f, "invalid local DSQL configuration: {m}"),
+            LocalError::Tls(m) => write!(f, "local DSQL TLS setup: {m}"),
+            LocalError::Io(e) => write!(f, "local DSQL listener: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LocalError {}
+
+/// A running endpoint. Dropping it stops accepting and closes sessions (like [`LocalDsql::stop`]
+/// without waiting).
+pub struct LocalDsql {
+    endpoint: String,
+    cluster_id: String,
+    region: String,
+    port: u16,
+    ca_pem: String,
+    shared: Arc<server::Shared>,
+    stop_tx: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl LocalDsql {
+    /// `<cluster-id>.dsql.<region>.on.aws`: the TLS server name and token host to use.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+    /// The port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+    /// PEM of the CA that signed the server certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Closes the listener and every session (sessions get FATAL 57P01), waiting up to ~2 s.
+    pub async fn stop(&self) {
+        let _ = self.stop_tx.send(true);
+        let task = match self.task.lock() {
+            Ok(mut g) => g.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for LocalDsql {
+    fn drop(&mut self) {
+        let _ = self.stop_tx.send(true);
+    }
+}
+
+fn valid_label(s: &str, extra: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(&c))
+}
+
+/// Starts the endpoint on 127.0.0.1 (must be called inside a tokio runtime).
+pub async fn start(cfg: LocalConfig) -> Result<LocalDsql, LocalError> {
+    let bad = |m: &str| Err(LocalError::Config(m.into()));
+    if !valid_label(&cfg.region, b"-") {
+        return bad("region must be lowercase letters, digits and '-'");
+    }
+    if cfg.credentials.is_empty() {
+        return bad("at least one credential is required");
+    }
+    if cfg.max_connections == 0 {
+        return bad("max_connections must be at least 1");
+    }
+    if let Some((rate, burst)) = cfg.rate_limit {
+        if !(rate.is_finite() && rate > 0.0) || burst == 0 {
+            return bad("rate_limit needs a positive rate and burst");
+        }
+    }
+    if cfg.max_connection_age.is_zero() {
+        return bad("max_connection_age must be positive");
+    }
+    let cluster_id = match &cfg.cluster_id {
+        Some(id) if valid_label(id, b"") => id.clone(),
+        Some(_) => return bad("cluster_id must be 1-63 characters [a-z0-9]"),
+        None => random_cluster_id(),
+    };
+    let endpoint = format!("{cluster_id}.dsql.{}.on.aws", cfg.region);
+    let tls = match &cfg.tls {
+        Some(t) => t.clone(),
+        None => {
+            let names = [endpoint.clone(), "localhost".into(), "127.0.0.1".into()];
+            let (ca_pem, cert_pem, key_pem) = generate_certificates(&names)?;
+            TlsMaterial {
+                cert_pem,
+                key_pem,
+                ca_pem,
+            }
+        }
+    };
+    let server_cfg = certs::server_config(&tls.cert_pem, &tls.key_pem)?;
+    let listener = TcpListener::bind(("127.0.0.1", cfg.port))
+        .await
+        .map_err(LocalError::Io)?;
+    let port = listener.local_addr().map_err(LocalError::Io)?.port();
+
+    let shared = Arc::new(server::Shared::new(&cfg, endpoint.clone(), server_cfg));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(server::accept_loop(listener, shared.clone(), stop_rx));
+    Ok(LocalDsql {
+        endpoint,
+        cluster_id,
+        region: cfg.region,
+        port,
+        ca_pem: tls.ca_pem,
+        shared,
+        stop_tx,
+        task: Mutex::new(Some(task)),
+    })
+}
+
+fn random_cluster_id() -> String {
+    use rand::Rng;
+    const CH: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..26)
+        .map(|_| CH[rng.random_range(0..CH.len())] as char)
+        .collect()
+}
