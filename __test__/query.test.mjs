@@ -1,0 +1,147 @@
+// Queries through the local DSQL endpoint (verified TLS, real SigV4 tokens): values and types,
+// results, errors, pipelining, transactions, reserve, end.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect, lib } from './fixture.mjs'
+
+const sql = connect({ max: 4 })
+after(() => sql.end())
+
+test('the issue\'s first query', async () => {
+  const [row] = await sql`select ${1}::int as x, now() as t`
+  assert.equal(row.x, 1)
+  assert.ok(row.t instanceof Date && Math.abs(row.t - Date.now()) < 60_000)
+})
+
+test('result values follow postgres.js rules', async () => {
+  const [r] = await sql`select
+    1::int2 as i2, 2::int4 as i4, 9007199254740993::int8 as i8, 1.5::float4 as f4, 0.1::float8 as f8,
+    12.340::numeric as num, true as b, false as bf, 'héllo'::text as t, 'x'::varchar as vc, 'ab'::char(3) as ch,
+    '\\xdeadbeef'::bytea as by, '{"a":[1,2]}'::json as j, '{"b":null}'::jsonb as jb,
+    '2024-02-29'::date as d, '2024-02-29 12:34:56.789+00'::timestamptz as tz,
+    '11111111-2222-3333-4444-555555555555'::uuid as u, '1 day 02:03:04'::interval as iv, '12:34:56'::time as tm,
+    array[1,null,3]::int4[] as ai, array['a b',null,'NULL','"q"']::text[] as at, array[[1,2],[3,4]] as nested,
+    null::int as n, 1.1::float4 as f41, 'NaN'::float8 as nan`
+  assert.deepEqual(
+    { ...r, by: [...r.by], d: r.d.toISOString(), tz: r.tz.toISOString() },
+    {
+      i2: 1, i4: 2, i8: '9007199254740993', f4: 1.5, f8: 0.1, num: '12.340', b: true, bf: false, t: 'héllo', vc: 'x', ch: 'ab ',
+      by: [0xde, 0xad, 0xbe, 0xef], j: { a: [1, 2] }, jb: { b: null }, d: '2024-02-29T00:00:00.000Z', tz: '2024-02-29T12:34:56.789Z',
+      u: '11111111-2222-3333-4444-555555555555', iv: '1 day 02:03:04', tm: '12:34:56', ai: [1, null, 3], at: ['a b', null, 'NULL', '"q"'],
+      nested: [[1, 2], [3, 4]], n: null, f41: 1.1, nan: NaN
+    })
+  assert.ok(Buffer.isBuffer(r.by))
+})
+
+test('parameters: inferred types, text serialization, bytea, json, null', async () => {
+  const date = new Date('2020-01-02T03:04:05.678Z')
+  const [r] = await sql`select ${1} as one, ${'txt'} as s, ${true} as b, ${date} as d, ${Buffer.from([1, 2])} as by,
+    ${null}::int as n, ${sql.json({ k: [1] })} as j, ${10n} as big, ${[1, 2, 3]}::int[] as arr, ${3.25}::float8 as f`
+  assert.equal(r.one, '1', 'an untyped parameter is text, as in postgres.js')
+  assert.equal(r.s, 'txt')
+  assert.equal(r.b, true)
+  assert.equal(r.d.toISOString(), date.toISOString())
+  assert.deepEqual([...r.by], [1, 2])
+  assert.equal(r.n, null)
+  assert.deepEqual(r.j, { k: [1] })
+  assert.equal(r.big, '10')
+  assert.deepEqual(r.arr, [1, 2, 3])
+  assert.equal(r.f, 3.25)
+})
+
+test('Result metadata: count, command, columns, statement', async () => {
+  await sql`create table if not exists q_meta (id int, name text)`
+  await sql`delete from q_meta`
+  const ins = await sql`insert into q_meta ${sql([{ id: 1, name: 'a' }, { id: 2, name: 'b' }])}`
+  assert.equal(ins.count, 2)
+  assert.equal(ins.command, 'INSERT')
+  const rows = await sql`select id, name from q_meta order by id`
+  assert.equal(rows.count, 2)
+  assert.equal(rows.command, 'SELECT')
+  assert.deepEqual(rows.columns.map(c => [c.name, c.type]), [['id', 23], ['name', 25]])
+  assert.ok(rows.columns[0].table > 0 && rows.columns[0].number === 1)
+  assert.equal(rows.statement.string, 'select id, name from q_meta order by id')
+  const upd = await sql`update q_meta set ${sql({ name: 'z' })} where id in ${sql([1, 2])}`
+  assert.deepEqual([upd.count, upd.command], [2, 'UPDATE'])
+  const ddl = await sql`create table if not exists q_meta2 (x int)`
+  assert.deepEqual([ddl.count, ddl.command], [null, 'CREATE TABLE'])
+  assert.deepEqual([...await sql`select 1 as a, 2 as b`.values()], [[1, 2]])
+  const empty = await sql`select id from q_meta where false`
+  assert.equal(empty.length, 0)
+  assert.deepEqual(empty.columns.map(c => c.name), ['id'])
+})
+
+test('server errors are PostgresErrors with the server\'s fields, and query/parameters', async () => {
+  const err = await sql`select * from no_such_table where x = ${5}`.catch(e => e)
+  assert.ok(err instanceof lib.PostgresError)
+  assert.equal(err.code, '42P01')
+  assert.equal(err.severity, 'ERROR')
+  assert.equal(err.position, '15')
+  assert.match(err.message, /no_such_table/)
+  assert.match(err.query, /no_such_table/)
+  assert.deepEqual(err.parameters, [5])
+  assert.ok(!Object.keys(err).includes('query'), 'query is not enumerable')
+  const dup = await sql`select 1/0`.catch(e => e)
+  assert.equal(dup.code, '22012')
+  // The connection stays usable after errors.
+  assert.equal((await sql`select 2 as x`)[0].x, 2)
+})
+
+test('many queries at once are pipelined over the pool and all resolve in order of their own results', async () => {
+  const n = 2000
+  const results = await Promise.all(Array.from({ length: n }, (_, i) => sql`select ${i}::int as i, ${'v' + i} as s`))
+  results.forEach((r, i) => assert.deepEqual(r[0], { i, s: 'v' + i }))
+  assert.ok(sql.stats().connections <= 4)
+})
+
+test('a large result arrives whole, in chunks', async () => {
+  const rows = await sql`select g as id, md5(g::text) as h, g * 1.5::float8 as f from generate_series(1, 50000) g`
+  assert.equal(rows.length, 50000)
+  assert.deepEqual(rows[49999], { id: 50000, h: '1017bfd4673955ffee4641ad3d481b1c', f: 75000 })
+})
+
+test('begin commits, rolls back on throw, and rejects when a query inside failed even if caught', async () => {
+  await sql`create table if not exists q_tx (x int)`
+  await sql`delete from q_tx`
+  const value = await sql.begin(async tx => {
+    await tx`insert into q_tx values (1)`
+    return [tx`select count(*)::int as c from q_tx`]
+  })
+  assert.equal(value[0][0].c, 1)
+  await assert.rejects(sql.begin(async tx => {
+    await tx`insert into q_tx values (2)`
+    throw new Error('boom')
+  }), { message: 'boom' })
+  const caught = sql.begin(async tx => {
+    await tx`insert into q_tx values (3)`
+    await tx`select nope`.catch(() => {})
+    return 'ok'
+  })
+  await assert.rejects(caught, { code: '42703' })
+  assert.deepEqual((await sql`select x from q_tx order by x`).map(r => r.x), [1])
+  await assert.rejects(sql.begin(), TypeError)
+  await assert.rejects(sql.begin(async tx => tx.savepoint()), { code: 'DSQL_NOT_SUPPORTED' })
+})
+
+test('reserve pins one connection until release', async () => {
+  const r = await sql.reserve()
+  const [a] = await r`select pg_backend_pid() as pid`
+  const [b] = await r`select pg_backend_pid() as pid`
+  assert.equal(a.pid, b.pid)
+  r.release()
+  await assert.rejects(r`select 1`, { code: 'CONNECTION_CLOSED' })
+})
+
+test('helpers awaited alone throw NOT_TAGGED_CALL; undefined throws UNDEFINED_VALUE', async () => {
+  assert.throws(() => sql('x').then(), { code: 'NOT_TAGGED_CALL' })
+  await assert.rejects(sql`select ${undefined} as x`, { code: 'UNDEFINED_VALUE' })
+})
+
+test('end: running queries finish, later ones reject with CONNECTION_ENDED, the process can exit', async () => {
+  const own = connect({ max: 2 })
+  const running = own`select pg_sleep(0.2), 1 as x`.execute()
+  await new Promise(r => setTimeout(r, 20))
+  await own.end()
+  assert.equal((await running)[0].x, 1)
+  await assert.rejects(own`select 1`, { code: 'CONNECTION_ENDED' })
+})

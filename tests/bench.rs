@@ -1,0 +1,74 @@
+//! Connection setup time: direct to PostgreSQL vs through the local endpoint.
+//! `cargo test --test bench -- --ignored --nocapture`
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{creds, token, Conn, Pg};
+use aurora_dsql_postgres::local::{self, BackendConfig, LocalConfig};
+
+const N: usize = 50;
+
+async fn time_connects(c: &Conn) -> Duration {
+    let t = Instant::now();
+    for _ in 0..N {
+        let (client, h) = c.connect().await.unwrap();
+        drop(client);
+        let _ = h.await;
+    }
+    t.elapsed() / N as u32
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, run explicitly"]
+async fn connection_setup_time() {
+    let pg = Pg::start_opts(true);
+    let ep = local::start(LocalConfig {
+        credentials: vec![creds()],
+        backend: BackendConfig {
+            port: pg.port,
+            ..Default::default()
+        },
+        rate_limit: None,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let base = Conn {
+        host: "localhost".into(),
+        port: pg.port,
+        user: "admin".into(),
+        password: String::new(),
+        ca_pem: pg.ca_pem(),
+        direct: false,
+        tls: false,
+    };
+    let direct_plain = time_connects(&base).await;
+    let direct_tls = time_connects(&Conn {
+        tls: true,
+        ..base.clone()
+    })
+    .await;
+    let via = Conn {
+        host: ep.endpoint().into(),
+        port: ep.port(),
+        password: token(&creds(), ep.endpoint(), "us-east-1", true, None, 900).await,
+        ca_pem: ep.ca_pem().into(),
+        tls: true,
+        ..base.clone()
+    };
+    let via_ssl = time_connects(&via).await;
+    let via_direct = time_connects(&Conn {
+        direct: true,
+        ..via.clone()
+    })
+    .await;
+    println!("mean connect time over {N} connections (this build's profile):");
+    println!("  direct to PostgreSQL, no TLS      {direct_plain:?}");
+    println!("  direct to PostgreSQL, TLS         {direct_tls:?}");
+    println!("  endpoint, SSLRequest + token      {via_ssl:?}");
+    println!("  endpoint, direct TLS + token      {via_direct:?}");
+    assert_eq!(ep.stats().authenticated, 2 * N as u64);
+    ep.stop().await;
+}
