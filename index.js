@@ -8,6 +8,7 @@ const { nativeError } = require('./js/client.js')
 const { PostgresError } = require('./js/errors.js')
 const types = require('./js/types.js')
 const transform = require('./js/transform.js')
+const { isOCCError } = require('./js/retry.js')
 
 function auroraDSQLPostgres(urlOrOptions, maybeOptions) {
   let url, options
@@ -22,12 +23,6 @@ function auroraDSQLPostgres(urlOrOptions, maybeOptions) {
   return createSql(native, url, options)
 }
 
-// true for Aurora DSQL's optimistic concurrency conflicts (OC000, OC001) and serialization failures.
-function isOCCError(err) {
-  if (!err || typeof err !== 'object') return false
-  if (err.code === 'OC000' || err.code === 'OC001' || err.code === '40001') return true
-  return typeof err.message === 'string' && /\(OC00[01]\)/.test(err.message)
-}
 
 async function generateToken(options) {
   try {

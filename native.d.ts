@@ -34,6 +34,10 @@ export declare class NativePool {
   poll(): Promise<Buffer>
   /** Completion frames available now (no waiting). */
   pollNow(): Buffer
+  /** Lets cursor `id` deliver its next batch of rows. */
+  cursorNext(id: number): void
+  /** Ends cursor `id` early. */
+  cursorClose(id: number): void
   reserve(): Promise<number>
   release(id: number): void
   /** Ends the pool: waits up to `timeoutSecs` (forever when absent) for running queries. */

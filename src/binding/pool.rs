@@ -81,6 +81,18 @@ impl NativePool {
         self.pool.sink().try_take().into()
     }
 
+    /// Lets cursor `id` deliver its next batch of rows.
+    #[napi]
+    pub fn cursor_next(&self, id: u32) {
+        self.pool.cursor_next(id)
+    }
+
+    /// Ends cursor `id` early.
+    #[napi]
+    pub fn cursor_close(&self, id: u32) {
+        self.pool.cursor_close(id)
+    }
+
     #[napi]
     pub async fn reserve(&self) -> napi::Result<u32> {
         self.pool.reserve().await.map_err(to_napi)

@@ -16,7 +16,7 @@ use crate::core::error::{Error, Result};
 use crate::core::token::TokenSigner;
 use crate::core::transport::{self, NoticeHandler};
 use crate::core::values::{encode, encoding_for, Encoding};
-use crate::core::wire::{FrameWriter, Job, Param, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT};
+use crate::core::wire::{FrameWriter, Job, Param, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use std::collections::{HashMap, VecDeque};
@@ -25,7 +25,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio_postgres::types::{FromSql, Kind, ToSql, Type};
 use tokio_postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -111,6 +111,8 @@ struct Inner {
     opts: PoolOptions,
     idle: Notify,
     destroy: tokio::sync::watch::Sender<bool>,
+    /// Open cursors: a permit lets the next batch of rows through.
+    cursors: Mutex<HashMap<u32, Arc<Semaphore>>>,
 }
 
 #[derive(Clone)]
@@ -123,7 +125,7 @@ impl Pool {
         let tls = transport::tls_connector(&cfg.tls)?;
         let signer = TokenSigner::new(&cfg.host, &cfg.region, cfg.token_duration_secs);
         let (destroy, _) = tokio::sync::watch::channel(false);
-        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, tls, sink: Arc::new(Sink::default()), state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy }) })
+        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, tls, sink: Arc::new(Sink::default()), state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()) }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -164,6 +166,20 @@ impl Pool {
             rx
         };
         rx.await.unwrap_or_else(|_| Err(Error::connection("CONNECTION_ENDED", "the pool has been ended")))
+    }
+
+    /// Lets a cursor deliver its next batch.
+    pub fn cursor_next(&self, id: u32) {
+        if let Some(s) = lock(&self.inner.cursors).get(&id) {
+            s.add_permits(1);
+        }
+    }
+
+    /// Stops a cursor; its query completes with the rows delivered so far.
+    pub fn cursor_close(&self, id: u32) {
+        if let Some(s) = lock(&self.inner.cursors).remove(&id) {
+            s.close();
+        }
     }
 
     /// Returns a reserved connection to the pool.
@@ -328,7 +344,7 @@ fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiv
     inner.idle.notify_waiters();
 }
 
-async fn open(inner: &Inner) -> Result<(Client, oneshot::Receiver<Option<Error>>)> {
+async fn open(inner: &Inner) -> Result<transport::Session> {
     let cfg = &inner.cfg;
     let attempt = async {
         let creds = inner.creds.get().await?;
@@ -355,7 +371,11 @@ struct Session {
 async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut destroy = inner.destroy.subscribe();
     let (client, mut closed) = match open(&inner).await {
-        Ok(x) => x,
+        Ok(s) => {
+            let params: serde_json::Map<String, serde_json::Value> = s.parameters.into_iter().map(|(k, v)| (k, v.into())).collect();
+            inner.sink.push(&FrameWriter::json_frame(KIND_PARAMETERS, &serde_json::Value::Object(params).to_string()));
+            (s.client, s.closed)
+        }
         Err(e) => return remove_conn(&inner, &c, &mut rx, Some(&e)),
     };
     c.open.store(true, Ordering::SeqCst);
@@ -486,10 +506,19 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, c
         None
     };
     let client = s.client.clone();
+    let cursor = job.has(FLAG_CURSOR).then(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        lock(&inner.cursors).insert(job.id, sem.clone());
+        sem
+    });
+    let owner = inner.clone();
     let mut fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
         let mut w = FrameWriter::new(job.id);
-        if let Err(e) = run_extended(&client, &sink, &mut w, &job, stmt, text, &text_oids).await {
+        if let Err(e) = run_extended(&client, &sink, &mut w, &job, stmt, text, &text_oids, cursor.as_deref()).await {
             w.error(&e);
+        }
+        if cursor.is_some() {
+            lock(&owner.cursors).remove(&job.id);
         }
         sink.push(&w.take());
     });
@@ -563,7 +592,8 @@ fn column_meta(cols: &[tokio_postgres::Column], text: bool, text_oids: &[u32]) -
         .collect()
 }
 
-async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &Job, stmt: Option<Statement>, text: bool, text_oids: &[u32]) -> Result<()> {
+#[allow(clippy::too_many_arguments)]
+async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &Job, stmt: Option<Statement>, text: bool, text_oids: &[u32], cursor: Option<&Semaphore>) -> Result<()> {
     let params: Vec<Wire> = job.params.iter().map(Wire).collect();
     let as_sql = || params.iter().map(|p| p as &dyn ToSql);
     if job.has(FLAG_DESCRIBE) {
@@ -585,7 +615,24 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
     if let Some(m) = &meta {
         w.columns(m, &param_oids);
     }
+    let mut in_batch = 0u32;
     while let Some(row) = stream.try_next().await? {
+        if let Some(sem) = cursor {
+            if in_batch == job.batch {
+                // Hand over this batch and wait until the consumer asks for the next one.
+                sink.push(&w.take());
+                match sem.acquire().await {
+                    Ok(p) => p.forget(),
+                    Err(_) => {
+                        // Closed early: the remaining rows are read and dropped with the stream.
+                        w.done(None, true, &command_of(&job.sql).0);
+                        return Ok(());
+                    }
+                }
+                in_batch = 0;
+            }
+            in_batch += 1;
+        }
         if meta.is_none() {
             let m = column_meta(row.columns(), text, text_oids);
             w.columns(&m, &param_oids);
@@ -602,7 +649,7 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
                     .map_err(|e| Error::Other(e.0))?,
             }
         }
-        if w.buf.len() >= CHUNK_BYTES {
+        if cursor.is_none() && w.buf.len() >= CHUNK_BYTES {
             sink.push(&w.take());
         }
     }

@@ -54,9 +54,18 @@ pub fn tls_connector(tls: &Tls) -> Result<Option<MakeRustlsConnect>> {
 /// A notice (or an asynchronous error) from the server.
 pub type NoticeHandler = Arc<dyn Fn(DbError) + Send + Sync>;
 
-/// Opens one session with `password` (the IAM token). The connection task runs on tokio; when it
-/// ends, `closed` fires.
-pub async fn connect(cfg: &Config, password: &str, tls: Option<&MakeRustlsConnect>, on_notice: Option<NoticeHandler>) -> Result<(Client, tokio::sync::oneshot::Receiver<Option<Error>>)> {
+/// Server parameters reported at startup (postgres.js's `sql.parameters`).
+const REPORTED: [&str; 11] = ["application_name", "client_encoding", "DateStyle", "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding", "server_version", "session_authorization", "standard_conforming_strings", "TimeZone"];
+
+pub struct Session {
+    pub client: Client,
+    /// Fires when the connection task ends, with the error that ended it.
+    pub closed: tokio::sync::oneshot::Receiver<Option<Error>>,
+    pub parameters: Vec<(String, String)>,
+}
+
+/// Opens one session with `password` (the IAM token). The connection task runs on tokio.
+pub async fn connect(cfg: &Config, password: &str, tls: Option<&MakeRustlsConnect>, on_notice: Option<NoticeHandler>) -> Result<Session> {
     let mut pg = tokio_postgres::Config::new();
     pg.host(&cfg.host)
         .port(cfg.port)
@@ -76,22 +85,25 @@ pub async fn connect(cfg: &Config, password: &str, tls: Option<&MakeRustlsConnec
         pg.options(opts.join(" "));
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let client = match tls {
+    let params = |get: &dyn Fn(&str) -> Option<String>| REPORTED.iter().filter_map(|k| get(k).map(|v| (k.to_string(), v))).collect::<Vec<_>>();
+    let (client, parameters) = match tls {
         Some(tls) => {
             let direct = matches!(cfg.tls, Tls::Enabled { direct: true, .. });
             pg.ssl_mode(SslMode::Require).ssl_negotiation(if direct { SslNegotiation::Direct } else { SslNegotiation::Postgres });
             let (client, conn) = pg.connect(tls.clone()).await.map_err(connect_error)?;
+            let p = params(&|k| conn.parameter(k).map(str::to_string));
             tokio::spawn(drive(conn, on_notice, tx));
-            client
+            (client, p)
         }
         None => {
             pg.ssl_mode(SslMode::Disable);
             let (client, conn) = pg.connect(tokio_postgres::NoTls).await.map_err(connect_error)?;
+            let p = params(&|k| conn.parameter(k).map(str::to_string));
             tokio::spawn(drive(conn, on_notice, tx));
-            client
+            (client, p)
         }
     };
-    Ok((client, rx))
+    Ok(Session { client, closed: rx, parameters })
 }
 
 /// Runs the connection, forwarding notices, until it closes.

@@ -11,6 +11,9 @@
 //! - DONE: `f64 count (NaN = null), u8 last, u32 len + command`
 //! - ERROR: `u32 len + JSON` (see `Error::to_json`)
 //! - NOTICE (id 0): `u32 len + JSON`
+//! - PARAMETERS (id 0): `u32 len + JSON` object of server parameters, once per new connection
+//!
+//! A cursor submission (flag CURSOR) carries `u32 batch` after its parameters.
 
 use crate::core::error::{Error, Result};
 
@@ -18,12 +21,15 @@ pub const FLAG_PREPARE: u8 = 1;
 pub const FLAG_TEXT: u8 = 2;
 pub const FLAG_SIMPLE: u8 = 4;
 pub const FLAG_DESCRIBE: u8 = 8;
+/// Deliver rows in batches of `batch`, waiting for the consumer between batches (`.cursor(n)`).
+pub const FLAG_CURSOR: u8 = 16;
 
 pub const KIND_COLUMNS: u8 = 1;
 pub const KIND_ROWS: u8 = 2;
 pub const KIND_DONE: u8 = 3;
 pub const KIND_ERROR: u8 = 4;
 pub const KIND_NOTICE: u8 = 5;
+pub const KIND_PARAMETERS: u8 = 6;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
@@ -39,6 +45,8 @@ pub struct Job {
     pub flags: u8,
     pub sql: String,
     pub params: Vec<Param>,
+    /// Rows per batch for cursors (0 otherwise).
+    pub batch: u32,
 }
 
 impl Job {
@@ -91,7 +99,8 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
             let value = if len < 0 { None } else { Some(r.take(len as usize)?.to_vec()) };
             params.push(Param { oid, binary, value });
         }
-        jobs.push(Job { id, conn, flags, sql, params });
+        let batch = if flags & FLAG_CURSOR != 0 { r.u32()?.max(1) } else { 0 };
+        jobs.push(Job { id, conn, flags, sql, params, batch });
     }
     Ok(jobs)
 }
@@ -203,8 +212,12 @@ impl FrameWriter {
     }
 
     pub fn notice(json: &str) -> Vec<u8> {
+        Self::json_frame(KIND_NOTICE, json)
+    }
+
+    pub fn json_frame(kind: u8, json: &str) -> Vec<u8> {
         let mut w = FrameWriter::new(0);
-        let at = w.begin(KIND_NOTICE);
+        let at = w.begin(kind);
         w.str(json);
         w.end(at);
         w.buf
@@ -238,7 +251,7 @@ mod tests {
         b.push(1);
         b.extend_from_slice(&(-1i32).to_le_bytes());
         let jobs = parse_batch(&b).unwrap();
-        assert_eq!(jobs, vec![Job { id: 7, conn: 0, flags: 1, sql: "select 1".into(), params: vec![Param { oid: 0, binary: false, value: Some(b"x".to_vec()) }, Param { oid: 17, binary: true, value: None }] }]);
+        assert_eq!(jobs, vec![Job { id: 7, conn: 0, flags: 1, sql: "select 1".into(), params: vec![Param { oid: 0, binary: false, value: Some(b"x".to_vec()) }, Param { oid: 17, binary: true, value: None }], batch: 0 }]);
         for cut in 1..b.len() {
             assert!(parse_batch(&b[..cut]).is_err(), "truncated at {cut}");
         }
