@@ -32,14 +32,15 @@ async function generateToken(options) {
   }
 }
 
-module.exports = {
+// Like postgres.js, the CommonJS export is the factory itself, with the rest attached.
+const { normalizeTransform, ...caseHelpers } = transform // eslint-disable-line no-unused-vars
+module.exports = Object.assign(auroraDSQLPostgres, {
   auroraDSQLPostgres,
   AuroraDSQLPostgres: auroraDSQLPostgres,
   isOCCError,
   generateToken,
   PostgresError,
   BigInt: types.BigInt,
-  ...transform
-}
-delete module.exports.normalizeTransform
-module.exports.default = auroraDSQLPostgres
+  ...caseHelpers,
+  default: auroraDSQLPostgres
+})

@@ -154,9 +154,23 @@ impl From<&tokio_postgres::error::DbError> for DbError {
     }
 }
 
+const SERVER_CLOSED: &str = "connection closed by the server: ";
+
+impl Error {
+    /// A FATAL error the server sent in answer to this query before closing the session.
+    pub fn is_server_fatal(&self) -> bool {
+        matches!(self, Error::Connection { message, .. } if message.starts_with(SERVER_CLOSED))
+    }
+}
+
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
         if let Some(db) = e.as_db_error() {
+            // A FATAL error ends the session (e.g. 57P01 after pg_terminate_backend, DSQL's maximum
+            // connection age): for the query that was running, the connection closed under it.
+            if matches!(db.severity(), "FATAL" | "PANIC") {
+                return Error::connection("CONNECTION_CLOSED", format!("{SERVER_CLOSED}{} ({})", db.message(), db.code().code()));
+            }
             return Error::Db(Box::new(db.into()));
         }
         if e.is_closed() {

@@ -346,43 +346,74 @@ fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiv
 
 async fn open(inner: &Inner) -> Result<transport::Session> {
     let cfg = &inner.cfg;
-    let attempt = async {
-        let creds = inner.creds.get().await?;
-        let token = inner.signer.token(creds, cfg.is_admin()).await?;
-        transport::connect(cfg, &token, inner.tls.as_ref(), inner.opts.on_notice.clone()).await
-    };
-    match tokio::time::timeout(cfg.connect_timeout, attempt).await {
-        Ok(r) => r,
-        Err(_) => Err(Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{} (connect_timeout {}s)", cfg.host, cfg.port, cfg.connect_timeout.as_secs_f64()))),
+    let deadline = tokio::time::Instant::now() + cfg.connect_timeout;
+    let timeout_error = || Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{} (connect_timeout {}s)", cfg.host, cfg.port, cfg.connect_timeout.as_secs_f64()));
+    let mut attempt = 0u32;
+    loop {
+        let once = async {
+            let creds = inner.creds.get().await?;
+            let token = inner.signer.token(creds, cfg.is_admin()).await?;
+            transport::connect(cfg, &token, inner.tls.as_ref(), inner.opts.on_notice.clone()).await
+        };
+        match tokio::time::timeout_at(deadline, once).await {
+            Err(_) => return Err(timeout_error()),
+            Ok(Ok(session)) => return Ok(session),
+            // DSQL refuses connections over its rate (53400) or count (53300) limit: back off and
+            // try again while connect_timeout allows, instead of failing the queries waiting.
+            Ok(Err(e)) if matches!(e.sqlstate(), Some("53300") | Some("53400")) => {
+                attempt += 1;
+                let delay = backoff_delay(attempt);
+                if tokio::time::Instant::now() + delay >= deadline {
+                    return Err(e);
+                }
+                tokio::time::sleep(delay).await;
+            }
+            Ok(Err(e)) => return Err(e),
+        }
     }
+}
+
+/// Exponential backoff with full jitter: up to 20 ms × 2^attempt, capped at 2 s.
+fn backoff_delay(attempt: u32) -> Duration {
+    let cap = Duration::from_millis(20).saturating_mul(1 << attempt.min(7)).min(Duration::from_secs(2));
+    cap.mul_f64(0.5 + rand::random::<f64>() / 2.0)
 }
 
 fn lifetime(cfg: &Config) -> Option<Duration> {
     cfg.max_lifetime.map(|(lo, hi)| if hi > lo { lo + (hi - lo).mul_f64(rand::random::<f64>()) } else { lo })
 }
 
-type Running = FuturesUnordered<Pin<Box<dyn Future<Output = ()> + Send>>>;
+/// A running query; it yields its job back when the connection died before the server could
+/// have started it (so it can run on another connection).
+type RunFuture = Pin<Box<dyn Future<Output = Option<Job>> + Send>>;
+type Running = FuturesUnordered<RunFuture>;
 
 struct Session {
     client: Arc<Client>,
     cache: HashMap<(String, Vec<u32>), Statement>,
+    /// Queries sent and not finished, in send order. One that failed because the connection died
+    /// stays listed, so the oldest of them is the only one that may have run.
+    outstanding: Arc<Mutex<std::collections::BTreeSet<u64>>>,
+    ended_by_server: Arc<std::sync::atomic::AtomicBool>,
+    next_seq: u64,
 }
 
 async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut destroy = inner.destroy.subscribe();
-    let (client, mut closed) = match open(&inner).await {
+    let (client, mut closed, ended_by_server) = match open(&inner).await {
         Ok(s) => {
             let params: serde_json::Map<String, serde_json::Value> = s.parameters.into_iter().map(|(k, v)| (k, v.into())).collect();
             inner.sink.push(&FrameWriter::json_frame(KIND_PARAMETERS, &serde_json::Value::Object(params).to_string()));
-            (s.client, s.closed)
+            (s.client, s.closed, s.ended_by_server)
         }
         Err(e) => return remove_conn(&inner, &c, &mut rx, Some(&e)),
     };
     c.open.store(true, Ordering::SeqCst);
     let created = Instant::now();
     let max_age = lifetime(&inner.cfg);
-    let mut session = Session { client: Arc::new(client), cache: HashMap::new() };
+    let mut session = Session { client: Arc::new(client), cache: HashMap::new(), outstanding: Arc::default(), ended_by_server, next_seq: 0 };
     let mut running: Running = FuturesUnordered::new();
+    let mut retry: Vec<Job> = Vec::new();
     let mut last_active = Instant::now();
     loop {
         let idle = running.is_empty();
@@ -391,14 +422,23 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
             biased;
             _ = destroy.changed() => break,
             _ = &mut closed => break,
-            Some(()) = running.next(), if !running.is_empty() => {
+            Some(back) = running.next(), if !running.is_empty() => {
                 last_active = Instant::now();
+                retry.extend(back);
                 job_finished(&inner, &c);
             }
             job = rx.recv() => match job {
+                Some(job) if session.client.is_closed() => {
+                    // The server went away while idle: this job was never sent, so it can run elsewhere.
+                    c.inflight.fetch_sub(1, Ordering::SeqCst);
+                    let mut st = lock(&inner.state);
+                    st.conns.retain(|x| x.id != c.id);
+                    dispatch(&inner, &mut st, job);
+                    break;
+                }
                 Some(job) => {
                     last_active = Instant::now();
-                    if let Some(fut) = start_job(&inner, &mut session, &mut running, &c, job).await {
+                    if let Some(fut) = start_job(&inner, &mut session, &mut running, &mut retry, &c, job).await {
                         running.push(fut);
                     }
                 }
@@ -421,8 +461,15 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
         let n = c.inflight.swap(0, Ordering::SeqCst);
         let _ = n;
     } else {
-        while running.next().await.is_some() {
+        while let Some(back) = running.next().await {
+            retry.extend(back);
             job_finished(&inner, &c);
+        }
+    }
+    if !retry.is_empty() {
+        let mut st = lock(&inner.state);
+        for job in retry {
+            dispatch(&inner, &mut st, job);
         }
     }
     drop(session);
@@ -460,14 +507,17 @@ fn job_finished(inner: &Arc<Inner>, c: &Arc<Conn>) {
 
 /// Prepares (or finds) the statement in order, then sends the query at once; what remains of it
 /// is returned to run concurrently with later queries.
-async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, c: &Arc<Conn>, job: Job) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
+async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, retry: &mut Vec<Job>, c: &Arc<Conn>, job: Job) -> Option<RunFuture> {
     let sink = inner.sink.clone();
     let text = job.has(FLAG_TEXT);
     let text_oids = inner.opts.text_oids.clone();
     if job.has(FLAG_SIMPLE) {
         let client = s.client.clone();
-        let mut fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move { run_simple(&client, &sink, job).await });
-        return poll_once(&mut fut).then_some(fut);
+        let fut: RunFuture = Box::pin(async move {
+            run_simple(&client, &sink, job).await;
+            None
+        });
+        return started(inner, c, fut, retry);
     }
     let oids: Vec<u32> = job.params.iter().map(|p| p.oid).collect();
     let stmt = if job.has(FLAG_PREPARE) || job.has(FLAG_DESCRIBE) {
@@ -483,7 +533,10 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, c
                 let prepared = loop {
                     tokio::select! {
                         r = &mut prep => break r,
-                        Some(()) = running.next(), if !running.is_empty() => job_finished(inner, c),
+                        Some(back) = running.next(), if !running.is_empty() => {
+                            retry.extend(back);
+                            job_finished(inner, c);
+                        }
                     }
                 };
                 match prepared {
@@ -495,7 +548,13 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, c
                         Some(st)
                     }
                     Err(e) => {
-                        fail(&sink, job.id, &Error::from(e));
+                        let e = Error::from(e);
+                        // A Parse has no effects: a pool query whose prepare died with the connection runs elsewhere.
+                        if matches!(e, Error::Connection { code: "CONNECTION_CLOSED", .. }) && job.conn == 0 {
+                            retry.push(job);
+                        } else {
+                            fail(&sink, job.id, &e);
+                        }
                         job_finished(inner, c);
                         return None;
                     }
@@ -512,27 +571,51 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, c
         sem
     });
     let owner = inner.clone();
-    let mut fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+    let seq = s.next_seq;
+    s.next_seq += 1;
+    let outstanding = s.outstanding.clone();
+    lock(&outstanding).insert(seq);
+    let ended_by_server = s.ended_by_server.clone();
+    let fut: RunFuture = Box::pin(async move {
         let mut w = FrameWriter::new(job.id);
-        if let Err(e) = run_extended(&client, &sink, &mut w, &job, stmt, text, &text_oids, cursor.as_deref()).await {
-            w.error(&e);
+        let result = run_extended(&client, &sink, &mut w, &job, stmt, text, &text_oids, cursor.as_deref()).await;
+        if result.is_ok() {
+            lock(&outstanding).remove(&seq);
         }
         if cursor.is_some() {
             lock(&owner.cursors).remove(&job.id);
         }
+        if let Err(e) = result {
+            // On a dead connection only the oldest unfinished query can have run; a pool query behind
+            // it that delivered nothing yet is safe to run again elsewhere.
+            if matches!(e, Error::Connection { code: "CONNECTION_CLOSED", .. }) {
+                // After a FATAL the server sent unasked (idle session closed), nothing sent ran.
+                let unasked = !e.is_server_fatal() && ended_by_server.load(Ordering::SeqCst);
+                let behind = unasked || lock(&outstanding).first() != Some(&seq);
+                if behind && job.conn == 0 && !w.flushed() && !job.has(FLAG_CURSOR) {
+                    return Some(job);
+                }
+            } else {
+                lock(&outstanding).remove(&seq);
+            }
+            w.error(&e);
+        }
         sink.push(&w.take());
-    });
-    if poll_once(&mut fut) {
-        Some(fut)
-    } else {
-        job_finished(inner, c);
         None
-    }
+    });
+    started(inner, c, fut, retry)
 }
 
-/// Polls once (sending the request in order); true if the future is still pending.
-fn poll_once(fut: &mut Pin<Box<dyn Future<Output = ()> + Send>>) -> bool {
-    fut.as_mut().now_or_never().is_none()
+/// Polls once, which sends the request now (in order); returns the future if it is still pending.
+fn started(inner: &Arc<Inner>, c: &Arc<Conn>, mut fut: RunFuture, retry: &mut Vec<Job>) -> Option<RunFuture> {
+    match fut.as_mut().now_or_never() {
+        None => Some(fut),
+        Some(back) => {
+            retry.extend(back);
+            job_finished(inner, c);
+            None
+        }
+    }
 }
 
 /// Parameter types for Parse: 0 lets the server infer, as postgres.js does for most values.

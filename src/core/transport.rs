@@ -9,6 +9,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_postgres::config::{SslMode, SslNegotiation};
 use tokio_postgres::{AsyncMessage, Client};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -62,6 +63,9 @@ pub struct Session {
     /// Fires when the connection task ends, with the error that ended it.
     pub closed: tokio::sync::oneshot::Receiver<Option<Error>>,
     pub parameters: Vec<(String, String)>,
+    /// Set when the server ended the session with a FATAL error it sent unasked (while idle):
+    /// requests written after that never reached a live session.
+    pub ended_by_server: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Opens one session with `password` (the IAM token). The connection task runs on tokio.
@@ -78,13 +82,15 @@ pub async fn connect(cfg: &Config, password: &str, tls: Option<&MakeRustlsConnec
         pg.hostaddr(addr);
     }
     if let Some(k) = cfg.keep_alive {
-        pg.keepalives(true).keepalives_idle(k);
+        // A dead peer (no FIN) is found after idle + 3 probes 10 s apart, so queries never hang forever.
+        pg.keepalives(true).keepalives_idle(k).keepalives_interval(Duration::from_secs(10)).keepalives_retries(3);
     }
     if !cfg.startup.is_empty() {
         let opts: Vec<String> = cfg.startup.iter().map(|(k, v)| format!("-c {}={}", k, escape_option(v))).collect();
         pg.options(opts.join(" "));
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let ended_by_server = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let params = |get: &dyn Fn(&str) -> Option<String>| REPORTED.iter().filter_map(|k| get(k).map(|v| (k.to_string(), v))).collect::<Vec<_>>();
     let (client, parameters) = match tls {
         Some(tls) => {
@@ -92,22 +98,22 @@ pub async fn connect(cfg: &Config, password: &str, tls: Option<&MakeRustlsConnec
             pg.ssl_mode(SslMode::Require).ssl_negotiation(if direct { SslNegotiation::Direct } else { SslNegotiation::Postgres });
             let (client, conn) = pg.connect(tls.clone()).await.map_err(connect_error)?;
             let p = params(&|k| conn.parameter(k).map(str::to_string));
-            tokio::spawn(drive(conn, on_notice, tx));
+            tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone()));
             (client, p)
         }
         None => {
             pg.ssl_mode(SslMode::Disable);
             let (client, conn) = pg.connect(tokio_postgres::NoTls).await.map_err(connect_error)?;
             let p = params(&|k| conn.parameter(k).map(str::to_string));
-            tokio::spawn(drive(conn, on_notice, tx));
+            tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone()));
             (client, p)
         }
     };
-    Ok(Session { client, closed: rx, parameters })
+    Ok(Session { client, closed: rx, parameters, ended_by_server })
 }
 
 /// Runs the connection, forwarding notices, until it closes.
-async fn drive<S, T>(mut conn: tokio_postgres::Connection<S, T>, on_notice: Option<NoticeHandler>, closed: tokio::sync::oneshot::Sender<Option<Error>>)
+async fn drive<S, T>(mut conn: tokio_postgres::Connection<S, T>, on_notice: Option<NoticeHandler>, closed: tokio::sync::oneshot::Sender<Option<Error>>, ended_by_server: Arc<std::sync::atomic::AtomicBool>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -123,6 +129,9 @@ where
             }
             Ok(_) => {}
             Err(e) => {
+                if e.as_db_error().is_some() {
+                    ended_by_server.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 end = Some(Error::from(e));
                 break;
             }

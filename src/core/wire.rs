@@ -109,6 +109,8 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
 pub struct FrameWriter {
     pub id: u32,
     pub buf: Vec<u8>,
+    /// Whether frames of this query were already handed over.
+    taken: bool,
     /// Start of the ROWS frame being filled, and its row count.
     rows_at: Option<usize>,
     rows: u32,
@@ -116,7 +118,7 @@ pub struct FrameWriter {
 
 impl FrameWriter {
     pub fn new(id: u32) -> Self {
-        FrameWriter { id, buf: Vec::with_capacity(256), rows_at: None, rows: 0 }
+        FrameWriter { id, buf: Vec::with_capacity(256), taken: false, rows_at: None, rows: 0 }
     }
 
     fn begin(&mut self, kind: u8) -> usize {
@@ -226,7 +228,12 @@ impl FrameWriter {
     /// Takes the finished frames (closing an open ROWS frame), leaving the writer ready for more rows.
     pub fn take(&mut self) -> Vec<u8> {
         self.close_rows();
+        self.taken = true;
         std::mem::take(&mut self.buf)
+    }
+
+    pub fn flushed(&self) -> bool {
+        self.taken
     }
 }
 

@@ -15,15 +15,35 @@
 //! - Protocol 3.x minor versions and `_pq_.` options are answered with NegotiateProtocolVersion
 //!   (3.0, none supported).
 //! - Rejections never echo the token, the secret or the session token.
+//!
+//! DSQL behaviour on the relayed session (phase 2, see `dsql.rs` for the mechanics):
+//! - SQL restrictions (SQLSTATE 0A000), `CREATE INDEX ASYNC` forwarded as `CREATE INDEX`,
+//!   one DDL per transaction and no DDL with DML; or warnings only ([`SqlChecks`]).
+//! - At most [`LocalConfig::max_rows_per_transaction`] modified rows per transaction (54000);
+//!   the transaction is really rolled back.
+//! - Backend sessions run REPEATABLE READ; serialization failures and deadlocks reach the
+//!   client as DSQL's `40001 ... (OC000)`. COMMITs can be made to fail on purpose
+//!   ([`OccInjection`]).
+//! - A WebSocket listener (TLS, SNI required, then an HTTP upgrade on any path) whose binary
+//!   messages carry the PostgreSQL protocol without SSLRequest.
+//!
+//! Where the emulation differs from DSQL: a real write conflict surfaces at the second writer's
+//! statement (PostgreSQL makes it wait for the first writer's COMMIT), not at its COMMIT;
+//! `CREATE INDEX ASYNC` builds the index synchronously and returns no job id; statements are
+//! classified by keywords, and transaction state is tracked from the messages seen, so heavily
+//! pipelined clients may see a rule applied one request late.
 
 mod backend;
 mod certs;
+mod dsql;
 mod limits;
 pub mod protocol;
 mod relay;
 mod server;
+mod sql_checks;
 mod stats;
 mod token;
+mod ws;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -35,6 +55,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use certs::generate_certificates;
+pub use dsql::{OccInjection, SqlChecks};
 pub use protocol::Frame;
 pub use relay::{PassThrough, PolicyFactory, SessionInfo, SessionPolicy, Verdict};
 pub use stats::{RejectReason, RejectStats, Stats};
@@ -99,8 +120,22 @@ pub struct LocalConfig {
     pub tls: Option<TlsMaterial>,
     /// Time allowed from TCP accept to the password message.
     pub handshake_timeout: Duration,
-    /// Per-session message policy; pass-through when `None`.
+    /// Per-session message policy; pass-through when `None`. It sees the client side of the
+    /// DSQL emulation (what the client sends, what DSQL would answer).
     pub policy: Option<PolicyFactory>,
+    /// DSQL's SQL restrictions (default: enforced).
+    pub sql_checks: SqlChecks,
+    /// Rows a transaction may insert, update or delete (DSQL: 3,000); `None` = unlimited.
+    pub max_rows_per_transaction: Option<u64>,
+    /// Run backend sessions REPEATABLE READ and report serialization failures and deadlocks
+    /// as DSQL's `40001 ... (OC000)` (default: true).
+    pub optimistic_concurrency: bool,
+    /// Fail COMMITs on purpose with DSQL's 40001 (default: none).
+    pub occ_injection: Option<OccInjection>,
+    /// Also listen for PostgreSQL over WebSocket (default: true).
+    pub websocket: bool,
+    /// WebSocket port on 127.0.0.1; 0 picks a free one.
+    pub ws_port: u16,
 }
 
 impl Default for LocalConfig {
@@ -118,6 +153,12 @@ impl Default for LocalConfig {
             tls: None,
             handshake_timeout: Duration::from_secs(10),
             policy: None,
+            sql_checks: SqlChecks::Enforce,
+            max_rows_per_transaction: Some(3000),
+            optimistic_concurrency: true,
+            occ_injection: None,
+            websocket: true,
+            ws_port: 0,
         }
     }
 }
@@ -141,6 +182,12 @@ impl fmt::Debug for LocalConfig {
             .field("rate_limit", &self.rate_limit)
             .field("max_connections", &self.max_connections)
             .field("max_clock_skew", &self.max_clock_skew)
+            .field("sql_checks", &self.sql_checks)
+            .field("max_rows_per_transaction", &self.max_rows_per_transaction)
+            .field("optimistic_concurrency", &self.optimistic_concurrency)
+            .field("occ_injection", &self.occ_injection)
+            .field("websocket", &self.websocket)
+            .field("ws_port", &self.ws_port)
             .finish_non_exhaustive()
     }
 }
@@ -172,6 +219,7 @@ pub struct LocalDsql {
     cluster_id: String,
     region: String,
     port: u16,
+    ws_port: Option<u16>,
     ca_pem: String,
     shared: Arc<server::Shared>,
     stop_tx: watch::Sender<bool>,
@@ -192,6 +240,10 @@ impl LocalDsql {
     /// The port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
+    }
+    /// The WebSocket port on 127.0.0.1 (`wss://<endpoint>:<port>/`), if enabled.
+    pub fn ws_port(&self) -> Option<u16> {
+        self.ws_port
     }
     /// PEM of the CA that signed the server certificate.
     pub fn ca_pem(&self) -> &str {
@@ -247,6 +299,17 @@ pub async fn start(cfg: LocalConfig) -> Result<LocalDsql, LocalError> {
     if cfg.max_connection_age.is_zero() {
         return bad("max_connection_age must be positive");
     }
+    if cfg.max_rows_per_transaction == Some(0) {
+        return bad("max_rows_per_transaction must be at least 1");
+    }
+    if let Some(inj) = &cfg.occ_injection {
+        if inj.every_nth == Some(0) {
+            return bad("occ_injection.every_nth must be at least 1");
+        }
+        if inj.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+            return bad("occ_injection.probability must be between 0 and 1");
+        }
+    }
     let cluster_id = match &cfg.cluster_id {
         Some(id) if valid_label(id, b"") => id.clone(),
         Some(_) => return bad("cluster_id must be 1-63 characters [a-z0-9]"),
@@ -270,15 +333,33 @@ pub async fn start(cfg: LocalConfig) -> Result<LocalDsql, LocalError> {
         .await
         .map_err(LocalError::Io)?;
     let port = listener.local_addr().map_err(LocalError::Io)?.port();
+    let ws_listener = match cfg.websocket {
+        true => Some(
+            TcpListener::bind(("127.0.0.1", cfg.ws_port))
+                .await
+                .map_err(LocalError::Io)?,
+        ),
+        false => None,
+    };
+    let ws_port = match &ws_listener {
+        Some(l) => Some(l.local_addr().map_err(LocalError::Io)?.port()),
+        None => None,
+    };
 
     let shared = Arc::new(server::Shared::new(&cfg, endpoint.clone(), server_cfg));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(server::accept_loop(listener, shared.clone(), stop_rx));
+    let task = tokio::spawn(server::accept_loop(
+        listener,
+        ws_listener,
+        shared.clone(),
+        stop_rx,
+    ));
     Ok(LocalDsql {
         endpoint,
         cluster_id,
         region: cfg.region,
         port,
+        ws_port,
         ca_pem: tls.ca_pem,
         shared,
         stop_tx,

@@ -34,6 +34,41 @@ pub trait SessionPolicy: Send {
 pub struct PassThrough;
 impl SessionPolicy for PassThrough {}
 
+/// Two policies in series: `outer` on the client side, `inner` on the backend side
+/// (client → outer → inner → backend, and back the other way).
+pub(crate) struct Chain {
+    pub outer: Box<dyn SessionPolicy>,
+    pub inner: Box<dyn SessionPolicy>,
+}
+
+impl SessionPolicy for Chain {
+    fn frontend(&mut self, msg: &Frame) -> Verdict {
+        let first = self.outer.frontend(msg);
+        then(first, msg, |f| self.inner.frontend(f))
+    }
+    fn backend(&mut self, msg: &Frame) -> Verdict {
+        let first = self.inner.backend(msg);
+        then(first, msg, |f| self.outer.backend(f))
+    }
+}
+
+/// Feeds the result of one policy, message by message, to the next.
+fn then(first: Verdict, msg: &Frame, mut next: impl FnMut(&Frame) -> Verdict) -> Verdict {
+    let Verdict::Replace(bytes) = first else {
+        return next(msg);
+    };
+    let mut buf = BytesMut::from(&bytes[..]);
+    let mut out = Vec::with_capacity(bytes.len());
+    while let Ok(Some(f)) = take_frame(&mut buf, usize::MAX) {
+        match next(&f) {
+            Verdict::Forward => out.extend_from_slice(f.raw()),
+            Verdict::Replace(b) => out.extend(b),
+        }
+    }
+    out.extend_from_slice(&buf); // a malformed tail goes on as it is
+    Verdict::Replace(out)
+}
+
 /// Who the session belongs to, given to the policy factory.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {

@@ -1,9 +1,10 @@
 //! Listener and per-connection session: TLS negotiation, SNI, limits, token check, relay.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -13,34 +14,58 @@ use tokio_rustls::TlsAcceptor;
 
 use super::backend::{self, BackendError};
 use super::certs::ALPN_POSTGRESQL;
+use super::dsql::{DsqlPolicy, Settings};
 use super::limits::{Slot, TokenBucket, MAX_MESSAGE, MAX_PASSWORD};
 use super::protocol::{self as p, Startup};
-use super::relay::{pump, Dir, PassThrough, PolicyFactory, PumpEnd, SessionInfo, SharedPolicy};
+use super::relay::{
+    pump, Chain, Dir, PolicyFactory, PumpEnd, SessionInfo, SessionPolicy, SharedPolicy,
+};
 use super::stats::{Counters, RejectReason};
 use super::token::Verifier;
+use super::ws::WsIo;
 use super::{BackendConfig, LocalConfig};
 
 /// How long sessions get to say goodbye on stop, or to flush the max-age error.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Backend connect + authentication + startup must finish within this.
 const BACKEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// Backend sessions run like DSQL's transactions (snapshot isolation).
+const REPEATABLE_READ: &str = "-c default_transaction_isolation=repeatable\\ read";
 
 pub(crate) struct Shared {
     pub counters: Arc<Counters>,
     verifier: Verifier,
     backend: BackendConfig,
     acceptor: TlsAcceptor,
+    /// Same certificate, ALPN `http/1.1` (WebSocket clients may offer it).
+    ws_acceptor: TlsAcceptor,
     bucket: Option<TokenBucket>,
     max_connections: usize,
     max_age: Duration,
     handshake_timeout: Duration,
+    repeatable_read: bool,
     policy: PolicyFactory,
 }
 
 impl Shared {
     pub fn new(cfg: &LocalConfig, endpoint: String, tls: Arc<rustls::ServerConfig>) -> Self {
+        let counters = Arc::new(Counters::default());
+        let dsql = Arc::new(Settings::new(cfg, counters.clone()));
+        let user = cfg.policy.clone();
+        let policy: PolicyFactory = Arc::new(move |info: &SessionInfo| {
+            let inner: Box<dyn SessionPolicy> = Box::new(DsqlPolicy::new(dsql.clone()));
+            match &user {
+                Some(f) => Box::new(Chain {
+                    outer: f(info),
+                    inner,
+                }),
+                None => inner,
+            }
+        });
+        let mut ws_tls = (*tls).clone();
+        ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Self {
-            counters: Arc::new(Counters::default()),
+            counters,
             verifier: Verifier {
                 endpoint,
                 region: cfg.region.clone(),
@@ -49,46 +74,74 @@ impl Shared {
             },
             backend: cfg.backend.clone(),
             acceptor: TlsAcceptor::from(tls),
+            ws_acceptor: TlsAcceptor::from(Arc::new(ws_tls)),
             bucket: cfg.rate_limit.map(|(r, b)| TokenBucket::new(r, b)),
             max_connections: cfg.max_connections,
             max_age: cfg.max_connection_age,
             handshake_timeout: cfg.handshake_timeout,
-            policy: cfg
-                .policy
-                .clone()
-                .unwrap_or_else(|| Arc::new(|_: &SessionInfo| Box::new(PassThrough) as _)),
+            repeatable_read: cfg.optimistic_concurrency,
+            policy,
         }
     }
+}
+
+/// How a client reaches the endpoint.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// PostgreSQL over TCP: SSLRequest or direct TLS.
+    Pg,
+    /// TLS, HTTP upgrade, then PostgreSQL in WebSocket binary messages.
+    Ws,
 }
 
 /// Accepts until stopped, then waits briefly for sessions to close.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
+    ws: Option<TcpListener>,
     sh: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
     let session_stop = stop.clone();
     let mut sessions = JoinSet::new();
     loop {
-        tokio::select! {
+        let (tcp, transport) = tokio::select! {
             _ = stopped(&mut stop) => break,
-            r = listener.accept() => match r {
-                Ok((tcp, _)) => {
-                    Counters::inc(&sh.counters.accepted);
-                    let admission = admit(&sh);
-                    sessions.spawn(session(tcp, sh.clone(), admission, session_stop.clone()));
+            r = listener.accept() => (r.map(|(t, _)| t), Transport::Pg),
+            r = accept_opt(&ws) => (r, Transport::Ws),
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+        };
+        match tcp {
+            Ok(tcp) => {
+                Counters::inc(&sh.counters.accepted);
+                if transport == Transport::Ws {
+                    Counters::inc(&sh.counters.ws_accepted);
                 }
-                // e.g. out of file descriptors: back off instead of spinning
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            },
-            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+                let admission = admit(&sh);
+                sessions.spawn(session(
+                    tcp,
+                    transport,
+                    sh.clone(),
+                    admission,
+                    session_stop.clone(),
+                ));
+            }
+            // e.g. out of file descriptors: back off instead of spinning
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
     drop(listener);
+    drop(ws);
     let _ = tokio::time::timeout(CLOSE_GRACE + Duration::from_millis(500), async {
         while sessions.join_next().await.is_some() {}
     })
     .await;
+}
+
+async fn accept_opt(l: &Option<TcpListener>) -> std::io::Result<TcpStream> {
+    match l {
+        Some(l) => l.accept().await.map(|(t, _)| t),
+        None => std::future::pending().await,
+    }
 }
 
 /// Limits are decided at accept time; the refusal is delivered after TLS + startup so the
@@ -107,14 +160,15 @@ fn admit(sh: &Shared) -> Result<Slot, RejectReason> {
 }
 
 /// An authenticated client, ready to relay.
-struct Authed {
-    tls: TlsStream<TcpStream>,
+struct Authed<S> {
+    client: S,
     info: SessionInfo,
     backend_params: Vec<(String, String)>,
 }
 
 async fn session(
     tcp: TcpStream,
+    transport: Transport,
     sh: Arc<Shared>,
     admission: Result<Slot, RejectReason>,
     mut stop: watch::Receiver<bool>,
@@ -127,22 +181,109 @@ async fn session(
         Ok(s) => (Some(s), None),
         Err(r) => (None, Some(r)),
     };
-    let hs = handshake(tcp, &sh, rejection, &mut counted);
-    let authed = tokio::select! {
-        r = tokio::time::timeout(sh.handshake_timeout, hs) => match r {
-            Ok(Some(a)) => a,
-            Ok(None) => return,
-            Err(_) => {
-                if !counted {
-                    sh.counters.reject(RejectReason::ProtocolError);
-                }
-                return;
-            }
-        },
-        _ = stopped(&mut stop) => return,
+    let deadline = started + sh.handshake_timeout;
+    let mut c = Conn {
+        sh: &sh,
+        counted: &mut counted,
+        rejection,
+        started,
+        deadline,
     };
+    match transport {
+        Transport::Pg => {
+            let r = stage(deadline, &mut stop, tls_handshake(tcp, &mut c)).await;
+            if let Some((tls, has_sni)) = c.finish(r) {
+                serve(tls, has_sni, false, c, slot, stop).await;
+            }
+        }
+        Transport::Ws => {
+            let r = stage(deadline, &mut stop, ws_handshake(tcp, &mut c)).await;
+            if let Some((ws, has_sni)) = c.finish(r) {
+                serve(ws, has_sni, true, c, slot, stop).await;
+            }
+        }
+    }
+}
+
+/// Per-connection handshake context.
+struct Conn<'a> {
+    sh: &'a Shared,
+    /// The connection's rejection has been counted (each connection counts once).
+    counted: &'a mut bool,
+    rejection: Option<RejectReason>,
+    started: Instant,
+    deadline: Instant,
+}
+
+impl Conn<'_> {
+    fn count(&mut self, reason: RejectReason) {
+        count(self.sh, self.counted, reason);
+    }
+
+    async fn refuse<S: AsyncWrite + Unpin>(
+        &mut self,
+        s: &mut S,
+        reason: RejectReason,
+        code: &str,
+        msg: &str,
+    ) {
+        refuse(s, self.sh, self.counted, reason, code, msg).await;
+    }
+
+    /// The result of a handshake stage; a timeout counts as a protocol error.
+    fn finish<T>(&mut self, r: Stage<T>) -> Option<T> {
+        match r {
+            Stage::Done(x) => x,
+            Stage::TimedOut => {
+                self.count(RejectReason::ProtocolError);
+                None
+            }
+            Stage::Stopped => None,
+        }
+    }
+}
+
+enum Stage<T> {
+    Done(Option<T>),
+    TimedOut,
+    Stopped,
+}
+
+/// Runs one handshake stage until the handshake deadline or a stop request.
+async fn stage<T>(
+    deadline: Instant,
+    stop: &mut watch::Receiver<bool>,
+    f: impl Future<Output = Option<T>>,
+) -> Stage<T> {
+    tokio::select! {
+        r = tokio::time::timeout_at(deadline, f) => match r {
+            Ok(x) => Stage::Done(x),
+            Err(_) => Stage::TimedOut,
+        },
+        _ = stopped(stop) => Stage::Stopped,
+    }
+}
+
+/// PostgreSQL handshake and relay on an established client stream (TLS or WebSocket).
+async fn serve<S>(
+    client: S,
+    has_sni: bool,
+    ws: bool,
+    mut c: Conn<'_>,
+    slot: Option<Slot>,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let r = stage(
+        c.deadline,
+        &mut stop,
+        pg_handshake(client, has_sni, ws, &mut c),
+    )
+    .await;
+    let Some(authed) = c.finish(r) else { return };
     let Some(slot) = slot else { return };
-    relay(authed, &sh, started, stop).await;
+    relay(authed, c.sh, c.started, stop).await;
     drop(slot);
 }
 
@@ -169,17 +310,15 @@ fn count(sh: &Shared, counted: &mut bool, reason: RejectReason) {
     }
 }
 
-/// Everything from the first byte to a verified token; `None` when the connection was refused.
-async fn handshake(
+/// SSLRequest or direct TLS, then the TLS handshake; returns the stream and whether SNI was sent.
+async fn tls_handshake(
     mut tcp: TcpStream,
-    sh: &Shared,
-    rejection: Option<RejectReason>,
-    counted: &mut bool,
-) -> Option<Authed> {
+    c: &mut Conn<'_>,
+) -> Option<(TlsStream<TcpStream>, bool)> {
     use RejectReason::*;
     let mut first = [0u8; 1];
     if !matches!(tcp.peek(&mut first).await, Ok(1)) {
-        count(sh, counted, ProtocolError);
+        c.count(ProtocolError);
         return None;
     }
     let direct = first[0] == 0x16;
@@ -189,95 +328,103 @@ async fn handshake(
                 Ok(Startup::Ssl) => break,
                 Ok(Startup::GssEnc) => tcp.write_all(b"N").await.ok()?,
                 Ok(Startup::Cancel(pkt)) => {
-                    backend::forward_cancel(&sh.backend, &pkt).await;
+                    backend::forward_cancel(&c.sh.backend, &pkt).await;
                     return None;
                 }
                 Ok(Startup::Startup { .. }) => {
-                    refuse(
-                        &mut tcp,
-                        sh,
-                        counted,
-                        ProtocolError,
-                        "28000",
-                        "unable to accept connection, ssl is required",
-                    )
-                    .await;
+                    let msg = "unable to accept connection, ssl is required";
+                    c.refuse(&mut tcp, ProtocolError, "28000", msg).await;
                     return None;
                 }
                 Err(_) => {
-                    count(sh, counted, ProtocolError);
+                    c.count(ProtocolError);
                     return None;
                 }
             }
         }
         if tcp.write_all(b"S").await.is_err() {
-            count(sh, counted, ProtocolError);
+            c.count(ProtocolError);
             return None;
         }
     }
-    let Ok(mut tls) = sh.acceptor.accept(tcp).await else {
-        count(sh, counted, ProtocolError);
+    let Ok(mut tls) = c.sh.acceptor.accept(tcp).await else {
+        c.count(ProtocolError);
         return None;
     };
     let (has_sni, alpn_ok) = {
-        let c = tls.get_ref().1;
+        let conn = tls.get_ref().1;
         (
-            c.server_name().is_some(),
-            c.alpn_protocol() == Some(ALPN_POSTGRESQL),
+            conn.server_name().is_some(),
+            conn.alpn_protocol() == Some(ALPN_POSTGRESQL),
         )
     };
     if direct && !alpn_ok {
         let msg = "unable to accept connection, direct ssl requires alpn postgresql";
-        refuse(&mut tls, sh, counted, ProtocolError, "08P01", msg).await;
+        c.refuse(&mut tls, ProtocolError, "08P01", msg).await;
         return None;
     }
-    let (minor, params) = match p::read_startup(&mut tls).await {
-        Ok(Startup::Startup { minor, params }) => (minor, params),
-        Ok(Startup::Cancel(pkt)) => {
-            backend::forward_cancel(&sh.backend, &pkt).await;
-            return None;
-        }
-        Ok(_) | Err(_) => {
-            refuse(
-                &mut tls,
-                sh,
-                counted,
-                ProtocolError,
-                "08P01",
-                "invalid startup packet",
-            )
-            .await;
-            return None;
+    Some((tls, has_sni))
+}
+
+/// TLS then the WebSocket upgrade (any path); returns the byte stream and whether SNI was sent.
+async fn ws_handshake(
+    tcp: TcpStream,
+    c: &mut Conn<'_>,
+) -> Option<(WsIo<TlsStream<TcpStream>>, bool)> {
+    let Ok(tls) = c.sh.ws_acceptor.accept(tcp).await else {
+        c.count(RejectReason::ProtocolError);
+        return None;
+    };
+    let has_sni = tls.get_ref().1.server_name().is_some();
+    let Ok(ws) = tokio_tungstenite::accept_async(tls).await else {
+        c.count(RejectReason::ProtocolError);
+        return None;
+    };
+    Some((WsIo::new(ws), has_sni))
+}
+
+/// From the startup packet to a verified token; `None` when the connection was refused.
+/// `ws`: inside a WebSocket, where SSLRequest and GSSENCRequest are answered 'N'.
+async fn pg_handshake<S>(mut s: S, has_sni: bool, ws: bool, c: &mut Conn<'_>) -> Option<Authed<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use RejectReason::*;
+    let sh = c.sh;
+    let (minor, params) = loop {
+        match p::read_startup(&mut s).await {
+            Ok(Startup::Startup { minor, params }) => break (minor, params),
+            Ok(Startup::Ssl | Startup::GssEnc) if ws => {
+                if s.write_all(b"N").await.is_err() || s.flush().await.is_err() {
+                    c.count(ProtocolError);
+                    return None;
+                }
+            }
+            Ok(Startup::Cancel(pkt)) => {
+                backend::forward_cancel(&sh.backend, &pkt).await;
+                return None;
+            }
+            Ok(_) | Err(_) => {
+                c.refuse(&mut s, ProtocolError, "08P01", "invalid startup packet")
+                    .await;
+                return None;
+            }
         }
     };
     if !has_sni {
-        refuse(
-            &mut tls,
-            sh,
-            counted,
-            NoSni,
-            "08004",
-            "unable to accept connection, sni was not received",
-        )
-        .await;
+        let msg = "unable to accept connection, sni was not received";
+        c.refuse(&mut s, NoSni, "08004", msg).await;
         return None;
     }
-    match rejection {
+    match c.rejection {
         Some(RateLimited) => {
-            refuse(
-                &mut tls,
-                sh,
-                counted,
-                RateLimited,
-                "53400",
-                "unable to accept connection, rate exceeded.",
-            )
-            .await;
+            let msg = "unable to accept connection, rate exceeded.";
+            c.refuse(&mut s, RateLimited, "53400", msg).await;
             return None;
         }
         Some(r) => {
             let msg = "unable to accept connection, too many open connections.";
-            refuse(&mut tls, sh, counted, r, "53300", msg).await;
+            c.refuse(&mut s, r, "53300", msg).await;
             return None;
         }
         None => {}
@@ -287,7 +434,7 @@ async fn handshake(
         .map(str::to_owned)
     else {
         let msg = "no PostgreSQL user name specified in startup packet";
-        refuse(&mut tls, sh, counted, ProtocolError, "28000", msg).await;
+        c.refuse(&mut s, ProtocolError, "28000", msg).await;
         return None;
     };
     let database = Startup::param(&params, "database")
@@ -305,24 +452,17 @@ async fn handshake(
         out.extend_from_slice(&p::negotiate_protocol_version(&unknown));
     }
     out.extend_from_slice(&p::auth_request(3, &[]));
-    if tls.write_all(&out).await.is_err() || tls.flush().await.is_err() {
-        count(sh, counted, ProtocolError);
+    if s.write_all(&out).await.is_err() || s.flush().await.is_err() {
+        c.count(ProtocolError);
         return None;
     }
-    let password = match p::read_message(&mut tls, MAX_PASSWORD).await {
+    let password = match p::read_message(&mut s, MAX_PASSWORD).await {
         Ok((b'p', body)) => p::parse_password(&body).map(str::to_owned),
         _ => None,
     };
     let Some(password) = password else {
-        refuse(
-            &mut tls,
-            sh,
-            counted,
-            ProtocolError,
-            "08P01",
-            "expected password response",
-        )
-        .await;
+        c.refuse(&mut s, ProtocolError, "08P01", "expected password response")
+            .await;
         return None;
     };
     if let Err(e) = sh
@@ -338,11 +478,11 @@ async fn handshake(
             ),
             _ => (BadToken, "unable to accept connection, access denied"),
         };
-        refuse(&mut tls, sh, counted, reason, "28000", msg).await;
+        c.refuse(&mut s, reason, "28000", msg).await;
         return None;
     }
     Counters::inc(&sh.counters.authenticated);
-    *counted = true; // later failures are backend errors, counted by the relay
+    *c.counted = true; // later failures are backend errors, counted by the relay
     let backend_user = sh
         .backend
         .user_override
@@ -363,8 +503,18 @@ async fn handshake(
             .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("_pq_."))
             .cloned(),
     );
+    if sh.repeatable_read {
+        // appended last, so it wins over a client's own setting
+        match backend_params.iter_mut().find(|(k, _)| k == "options") {
+            Some((_, v)) => {
+                v.push(' ');
+                v.push_str(REPEATABLE_READ);
+            }
+            None => backend_params.push(("options".into(), REPEATABLE_READ.into())),
+        }
+    }
     Some(Authed {
-        tls,
+        client: s,
         info: SessionInfo {
             user,
             database,
@@ -375,9 +525,12 @@ async fn handshake(
 }
 
 /// Connects the backend and relays until either side closes, max age, or stop.
-async fn relay(a: Authed, sh: &Shared, started: Instant, mut stop: watch::Receiver<bool>) {
+async fn relay<S>(a: Authed<S>, sh: &Shared, started: Instant, mut stop: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     let Authed {
-        mut tls,
+        client: mut tls,
         info,
         backend_params,
     } = a;

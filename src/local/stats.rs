@@ -45,6 +45,14 @@ pub struct Stats {
     pub closed_by_max_age: u64,
     /// Connections currently holding a slot (from accept until close).
     pub active: u64,
+    /// Serialization failures sent to clients as DSQL's 40001 (real and injected).
+    pub conflicts: u64,
+    /// The part of `conflicts` injected by [`OccInjection`](super::OccInjection).
+    pub injected_conflicts: u64,
+    /// Statements rejected by DSQL's SQL restrictions (enforce mode).
+    pub statements_rejected: u64,
+    /// TCP connections accepted on the WebSocket listener (also counted in `accepted`).
+    pub ws_accepted: u64,
 }
 
 #[derive(Default)]
@@ -53,6 +61,10 @@ pub(crate) struct Counters {
     pub authenticated: AtomicU64,
     pub closed_by_max_age: AtomicU64,
     pub active: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub injected_conflicts: AtomicU64,
+    pub statements_rejected: AtomicU64,
+    pub ws_accepted: AtomicU64,
     rejected: [AtomicU64; 7],
 }
 
@@ -72,6 +84,10 @@ impl Counters {
             authenticated: self.authenticated.load(Relaxed),
             closed_by_max_age: self.closed_by_max_age.load(Relaxed),
             active: self.active.load(Relaxed),
+            conflicts: self.conflicts.load(Relaxed),
+            injected_conflicts: self.injected_conflicts.load(Relaxed),
+            statements_rejected: self.statements_rejected.load(Relaxed),
+            ws_accepted: self.ws_accepted.load(Relaxed),
             rejected: RejectStats {
                 no_sni: r(RejectReason::NoSni),
                 bad_token: r(RejectReason::BadToken),

