@@ -40,6 +40,8 @@ const STATEMENT_CACHE_MAX: usize = 1000;
 pub struct Sink {
     buf: Mutex<Vec<u8>>,
     notify: Notify,
+    /// Set when the pool has ended: a waiting poll returns (empty) instead of keeping Node alive.
+    closed: AtomicBool,
 }
 
 impl Sink {
@@ -51,17 +53,24 @@ impl Sink {
         self.notify.notify_one();
     }
 
-    /// Waits until frames are available and takes all of them.
+    /// Waits until frames are available and takes all of them (empty once the pool has ended).
     pub async fn take(&self) -> Vec<u8> {
         loop {
+            let notified = self.notify.notified();
             {
                 let mut b = lock(&self.buf);
-                if !b.is_empty() {
+                if !b.is_empty() || self.closed.load(Ordering::SeqCst) {
                     return std::mem::take(&mut *b);
                 }
             }
-            self.notify.notified().await;
+            notified.await;
         }
+    }
+
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+        self.notify.notify_one();
     }
 
     /// Takes whatever is there without waiting.
@@ -224,6 +233,7 @@ impl Pool {
         let _ = self.inner.destroy.send(true);
         let conns: Vec<Arc<Conn>> = lock(&self.inner.state).conns.drain(..).collect();
         drop(conns);
+        self.inner.sink.close();
     }
 
     pub fn stats(&self) -> PoolStats {
