@@ -66,7 +66,7 @@ test('server parameters reach sql.parameters and onparameter; debug sees each qu
   assert.match(own.parameters.server_version, /^\d+/)
   assert.equal(seen.client_encoding, 'UTF8')
   assert.match(own.parameters.application_name, /aurora-dsql-postgres/)
-  assert.deepEqual(queries, [['select $1::int as x', ['5']]])
+  assert.deepEqual(queries, [['select $1::int as x', [5]]])
   await own.end()
 })
 

@@ -79,7 +79,7 @@ test('server errors are PostgresErrors with the server\'s fields, and query/para
   assert.equal(err.position, '15')
   assert.match(err.message, /no_such_table/)
   assert.match(err.query, /no_such_table/)
-  assert.deepEqual(err.parameters, [5])
+  assert.deepEqual(err.parameters, ['5'])
   assert.ok(!Object.keys(err).includes('query'), 'query is not enumerable')
   const dup = await sql`select 1/0`.catch(e => e)
   assert.equal(dup.code, '22012')

@@ -100,7 +100,7 @@ function parameter(x, state) {
   let v = isParameter ? x.value : x
   v === undefined && (v = undefinedValue(state))
   Array.isArray(v) && (v = definedElements(v, state))
-  if (state.params.length >= MAX_PARAMETERS)
+  if (state.params.length + 1 >= MAX_PARAMETERS) // as postgres.js: 65534 parameters are already too many
     throw genericError('MAX_PARAMETERS_EXCEEDED', 'Max number of parameters (' + MAX_PARAMETERS + ') exceeded')
   state.params.push(v)
   state.types.push(

@@ -81,7 +81,7 @@ class Client {
     this.nextId > 0xfffffff0 && (this.nextId = 1)
     this.pending.set(id, q)
     q.id = id
-    this.debug && this.debug(q.conn || 0, q.text, q.params, q.types)
+    this.debug && this.debug(q.conn || 0, q.text, q.values0 || q.params, q.types)
     const w = this.writer
     w.u32(id)
     w.u32(q.conn || 0)
@@ -174,8 +174,9 @@ class Client {
     }
   }
 
+  // postgres.js hands notices over as plain objects of the server's fields.
   notice(fields) {
-    const n = new PostgresError(fields)
+    const { type, ...n } = fields // eslint-disable-line no-unused-vars
     this.onnotice ? this.onnotice(n) : console.log(n) // eslint-disable-line no-console
   }
 
@@ -266,7 +267,7 @@ class Client {
     result.command = command || null
     result.columns = result.columns || []
     result.state = null
-    q.resolve(result)
+    q.resolve(q.describe ? { ...result.statement, name: '' } : result)
   }
 
   // After end(): whatever never completed settles now.

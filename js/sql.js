@@ -6,7 +6,7 @@ const { buildTypes, parserFor } = require('./types.js')
 const { normalizeTransform } = require('./transform.js')
 const { genericError, notSupportedError } = require('./errors.js')
 const { Client, Result, nativeError } = require('./client.js')
-const { Query, FLAG_PREPARE, FLAG_SIMPLE } = require('./query.js')
+const { Query, FLAG_PREPARE, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./query.js')
 const { resolveRetry, withRetry, isOCCError, backoff } = require('./retry.js')
 const fs = require('fs')
 
@@ -96,16 +96,24 @@ function createSql(native, url, options) {
         return query._reject(err)
       }
       const state = query._state
-      const prepare = query.options && query.options.prepare !== undefined ? query.options.prepare : resolved.prepare
+      // postgres.js: unsafe() does not prepare unless asked; templates follow the pool's `prepare`.
+      const prepare = query.options && query.options.prepare !== undefined ? query.options.prepare : query.unsafe === undefined && resolved.prepare
       let flags = state.flags
+      // Several statements without parameters (unsafe, file) go over the simple protocol.
+      if (query.unsafe !== undefined && !built.params.length && /;\s*\S/.test(built.text.replace(/;\s*$/, ''))) flags |= FLAG_SIMPLE
+      if (!conn && resolved.max > 1 && /^\s*(begin|start\s+transaction)\b/i.test(built.text))
+        return query._reject(genericError('UNSAFE_TRANSACTION', 'Only use sql.begin, sql.reserved or max: 1'))
       // simple() and parameterless unsafe() with several statements use the simple protocol.
       if (!(flags & FLAG_SIMPLE) && prepare) flags |= FLAG_PREPARE
       if (flags & FLAG_SIMPLE && built.params.length) flags &= ~FLAG_SIMPLE
       let attempts = 0
       let release = null
+      const wire = serializeParams(built.params, built.types, types.serializers)
       const q = {
         text: built.text,
-        params: serializeParams(built.params, built.types, types.serializers),
+        params: wire,
+        values0: built.params,
+        describe: !!(flags & FLAG_DESCRIBE),
         types: built.types,
         flags,
         conn,
@@ -127,7 +135,7 @@ function createSql(native, url, options) {
           release && release()
           Object.defineProperties(err, {
             query: { value: built.text, enumerable: false, configurable: true },
-            parameters: { value: built.params, enumerable: false, configurable: true }
+            parameters: { value: wire, enumerable: false, configurable: true }
           })
           onError && onError(err)
           query._reject(err)
@@ -160,6 +168,8 @@ function createSql(native, url, options) {
     Object.assign(sql, {
       unsafe: (text, args = [], opts = {}) => {
         if (typeof text !== 'string') throw new TypeError('sql.unsafe: the query text must be a string')
+        // postgres.js: a non-array second argument is the options.
+        if (args && !Array.isArray(args) && typeof args === 'object') { opts = args; args = [] }
         if (!Array.isArray(args)) throw new TypeError('sql.unsafe: args must be an array')
         return new Query({ unsafe: text, args, options: opts }, run)
       },
@@ -170,9 +180,16 @@ function createSql(native, url, options) {
         })
         return query
       },
-      typed, json, array,
-      types: types.helpers,
-      options: Object.freeze({ ...resolved }),
+      typed: Object.assign((v, oid) => typed(v, oid), types.helpers),
+      types: Object.assign((v, oid) => typed(v, oid), types.helpers),
+      json, array,
+      options: Object.freeze({
+        ...resolved,
+        user: resolved.username,
+        idle_timeout: resolved.idleTimeout ?? null,
+        connect_timeout: resolved.connectTimeout,
+        max_lifetime: resolved.maxLifetime ?? null
+      }),
       parameters,
       PostgresError: require('./errors.js').PostgresError,
       CLOSE,
@@ -211,14 +228,16 @@ function createSql(native, url, options) {
     tx.prepare = () => Promise.reject(notSupportedError('PREPARE TRANSACTION'))
     try {
       await tx.unsafe('begin' + (mode ? ' ' + mode : ''))
-      let result = await fn(tx)
-      Array.isArray(result) && (result = await Promise.all(result))
+      // An array of queries resolves to their Results; a returned query to its Result.
+      let result = fn(tx)
+      result = await (Array.isArray(result) ? Promise.all(result) : result)
+      if (Array.isArray(result) && !(result instanceof Result)) result = await Promise.all(result)
       if (failed) throw failed
       await tx.unsafe('commit')
       return result
     } catch (err) {
       await tx.unsafe('rollback').catch(() => {})
-      throw err
+      throw failed || err
     } finally {
       pool.release(conn)
     }
