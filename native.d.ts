@@ -14,6 +14,8 @@ export declare class LocalDsqlServer {
   get endpoint(): string
   get region(): string
   get port(): number
+  /** The WebSocket listener's port, when enabled. */
+  get wsPort(): number | null
   /** PEM of the CA that signed the endpoint's certificate. */
   get ca(): string
   stats(): LocalStats
@@ -72,7 +74,27 @@ export interface LocalCredentials {
   sessionToken?: string
 }
 
+/** Make COMMITs fail as DSQL's optimistic concurrency conflicts do (the transaction is rolled back). */
+export interface LocalOccInjection {
+  /** Fail every n-th COMMIT (counted across all sessions). */
+  everyNth?: number
+  /** Fail each COMMIT with this probability (0..1). */
+  probability?: number
+  /** OC001 (schema conflict) instead of OC000. */
+  schemaConflict?: boolean
+}
+
 export interface LocalServerOptions {
+  /** `'enforce'` (default: refuse what DSQL refuses, SQLSTATE 0A000), `'warn'` (run it, with a notice) or `'off'`. */
+  sqlChecks?: string
+  /** Rows a transaction may modify (default 3000, as DSQL; 0 = unlimited). */
+  maxRowsPerTransaction?: number
+  /** REPEATABLE READ sessions whose write conflicts surface as DSQL's 40001 OC000 (default true). */
+  optimisticConcurrency?: boolean
+  occInjection?: LocalOccInjection
+  /** The WebSocket (wss) listener (default true) and its port (default 0 = any). */
+  websocket?: boolean
+  wsPort?: number
   /** Default `us-east-1`. */
   region?: string
   /** 26 characters `[a-z0-9]`; random by default. */
@@ -107,6 +129,11 @@ export interface LocalStats {
   rejectedTooManyConnections: number
   rejectedBackendError: number
   rejectedProtocolError: number
+  /** 40001 conflicts sent to clients (real and injected), and the injected part. */
+  conflicts: number
+  injectedConflicts: number
+  statementsRejected: number
+  wsAccepted: number
 }
 
 export interface LocalTls {

@@ -38,6 +38,24 @@ export interface LocalStats {
   rejectedTooManyConnections: number
   rejectedBackendError: number
   rejectedProtocolError: number
+  /** 40001 conflicts sent to clients (real and injected). */
+  conflicts: number
+  /** The injected part of `conflicts`. */
+  injectedConflicts: number
+  /** Statements refused by the SQL checks. */
+  statementsRejected: number
+  /** WebSocket connections (also counted in `accepted`). */
+  wsAccepted: number
+}
+
+/** Make COMMITs fail as DSQL's optimistic concurrency conflicts do (the transaction is rolled back). */
+export interface LocalOccInjection {
+  /** Fail every n-th COMMIT, counted across all sessions. */
+  everyNth?: number | undefined
+  /** Fail each COMMIT with this probability (0..1). */
+  probability?: number | undefined
+  /** Report OC001 (schema conflict) instead of OC000. */
+  schemaConflict?: boolean | undefined
 }
 
 /** The PostgreSQL the endpoint relays to. */
@@ -73,6 +91,16 @@ export interface StartLocalDsqlOptions {
   tls?: LocalTls | undefined
   /** Receives the throwaway PostgreSQL's log lines. */
   log?: ((line: string) => void) | undefined
+  /** `'enforce'` (default: refuse what DSQL refuses, SQLSTATE 0A000), `'warn'` (run it, with a notice) or `'off'`. */
+  sqlChecks?: 'enforce' | 'warn' | 'off' | undefined
+  /** Rows one transaction may modify (default 3000, as DSQL; 0 = unlimited). */
+  maxRowsPerTransaction?: number | undefined
+  /** REPEATABLE READ sessions whose write conflicts surface as 40001 OC000 (default true). */
+  optimisticConcurrency?: boolean | undefined
+  occInjection?: LocalOccInjection | undefined
+  /** The WebSocket (wss) listener (default true) and its port (default 0 = any free port). */
+  websocket?: boolean | undefined
+  wsPort?: number | undefined
 }
 
 /** A running local endpoint. Connect with `{ host: endpoint, hostaddr, port, ssl: { ca } }`. */
@@ -83,6 +111,8 @@ export interface LocalDsql {
   /** The address to connect to (`127.0.0.1`). */
   readonly hostaddr: string
   readonly port: number
+  /** The WebSocket listener's port (undefined when `websocket: false`). */
+  readonly wsPort: number | undefined
   /** PEM of the CA that signed the endpoint's certificate. */
   readonly ca: string
   /** The PostgreSQL behind the endpoint. */

@@ -10,7 +10,8 @@ const CLUSTER_ID = /^[a-z0-9]{26}$/
 
 async function startLocalDsql(options = {}) {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
-  const { region = 'us-east-1', credentials, port = 0, clusterId, backend, maxConnectionAgeSecs, rateLimit, maxConnections, maxClockSkewSecs, tls, log } = options
+  const { region = 'us-east-1', credentials, port = 0, clusterId, backend, maxConnectionAgeSecs, rateLimit, maxConnections, maxClockSkewSecs, tls, log,
+    sqlChecks, maxRowsPerTransaction, optimisticConcurrency, occInjection, websocket, wsPort } = options
   if (typeof region !== 'string' || !/^[a-z0-9-]+$/.test(region)) throw new TypeError(`region must be an AWS region name, got ${region}`)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer between 0 and 65535, got ${port}`)
   if (clusterId !== undefined && !CLUSTER_ID.test(clusterId)) throw new TypeError('clusterId must be 26 characters [a-z0-9]')
@@ -35,7 +36,13 @@ async function startLocalDsql(options = {}) {
       rateLimitBurst: rateLimit ? rateLimit.burst : undefined,
       maxConnections,
       maxClockSkewSecs,
-      tls
+      tls,
+      sqlChecks,
+      maxRowsPerTransaction,
+      optimisticConcurrency,
+      occInjection,
+      websocket,
+      wsPort
     })
   } catch (err) {
     own && await own.stop()
@@ -47,6 +54,7 @@ async function startLocalDsql(options = {}) {
     region: server.region,
     hostaddr: '127.0.0.1',
     port: server.port,
+    wsPort: server.wsPort ?? undefined,
     ca: server.ca,
     backend: target,
     stats: () => server.stats(),

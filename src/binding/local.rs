@@ -2,7 +2,7 @@
 use super::to_napi;
 use crate::core::credentials::{CredentialCache, Source};
 use crate::core::error::Error;
-use crate::local::{self, BackendConfig, LocalConfig, LocalDsql, TlsMaterial};
+use crate::local::{self, BackendConfig, LocalConfig, LocalDsql, OccInjection, SqlChecks, TlsMaterial};
 use aws_credential_types::Credentials;
 use napi_derive::napi;
 use std::sync::Arc;
@@ -32,8 +32,29 @@ pub struct LocalTls {
     pub ca_pem: String,
 }
 
+/// Make COMMITs fail as DSQL's optimistic concurrency conflicts do (the transaction is rolled back).
+#[napi(object)]
+pub struct LocalOccInjection {
+    /// Fail every n-th COMMIT (counted across all sessions).
+    pub every_nth: Option<u32>,
+    /// Fail each COMMIT with this probability (0..1).
+    pub probability: Option<f64>,
+    /// OC001 (schema conflict) instead of OC000.
+    pub schema_conflict: Option<bool>,
+}
+
 #[napi(object)]
 pub struct LocalServerOptions {
+    /// `'enforce'` (default: refuse what DSQL refuses, SQLSTATE 0A000), `'warn'` (run it, with a notice) or `'off'`.
+    pub sql_checks: Option<String>,
+    /// Rows a transaction may modify (default 3000, as DSQL; 0 = unlimited).
+    pub max_rows_per_transaction: Option<u32>,
+    /// REPEATABLE READ sessions whose write conflicts surface as DSQL's 40001 OC000 (default true).
+    pub optimistic_concurrency: Option<bool>,
+    pub occ_injection: Option<LocalOccInjection>,
+    /// The WebSocket (wss) listener (default true) and its port (default 0 = any).
+    pub websocket: Option<bool>,
+    pub ws_port: Option<u32>,
     /// Default `us-east-1`.
     pub region: Option<String>,
     /// 26 characters `[a-z0-9]`; random by default.
@@ -69,6 +90,11 @@ pub struct LocalStats {
     pub rejected_too_many_connections: f64,
     pub rejected_backend_error: f64,
     pub rejected_protocol_error: f64,
+    /// 40001 conflicts sent to clients (real and injected), and the injected part.
+    pub conflicts: f64,
+    pub injected_conflicts: f64,
+    pub statements_rejected: f64,
+    pub ws_accepted: f64,
 }
 
 #[napi]
@@ -91,6 +117,11 @@ impl LocalDsqlServer {
     pub fn port(&self) -> u32 {
         self.inner.port() as u32
     }
+    /// The WebSocket listener's port, when enabled.
+    #[napi(getter)]
+    pub fn ws_port(&self) -> Option<u32> {
+        self.inner.ws_port().map(u32::from)
+    }
     /// PEM of the CA that signed the endpoint's certificate.
     #[napi(getter)]
     pub fn ca(&self) -> String {
@@ -111,6 +142,10 @@ impl LocalDsqlServer {
             rejected_too_many_connections: s.rejected.too_many_connections as f64,
             rejected_backend_error: s.rejected.backend_error as f64,
             rejected_protocol_error: s.rejected.protocol_error as f64,
+            conflicts: s.conflicts as f64,
+            injected_conflicts: s.injected_conflicts as f64,
+            statements_rejected: s.statements_rejected as f64,
+            ws_accepted: s.ws_accepted as f64,
         }
     }
     #[napi]
@@ -146,7 +181,24 @@ pub async fn start_local_dsql_server(options: LocalServerOptions) -> napi::Resul
         Some(r) => return Err(to_napi(Error::range_error(format!("rateLimitPerSecond must be >= 0, got {r}")))),
         None => defaults.rate_limit.map(|(r, b)| (r, options.rate_limit_burst.unwrap_or(b))),
     };
+    let sql_checks = match options.sql_checks.as_deref() {
+        None | Some("enforce") => SqlChecks::Enforce,
+        Some("warn") => SqlChecks::WarnOnly,
+        Some("off") => SqlChecks::Off,
+        Some(other) => return Err(to_napi(Error::range_error(format!("sqlChecks must be 'enforce', 'warn' or 'off', got '{other}'")))),
+    };
+    let ws_port = u16::try_from(options.ws_port.unwrap_or(0)).map_err(|_| to_napi(Error::range_error("wsPort must be between 0 and 65535")))?;
     let cfg = LocalConfig {
+        sql_checks,
+        max_rows_per_transaction: match options.max_rows_per_transaction {
+            Some(0) => None,
+            Some(n) => Some(n as u64),
+            None => defaults.max_rows_per_transaction,
+        },
+        optimistic_concurrency: options.optimistic_concurrency.unwrap_or(defaults.optimistic_concurrency),
+        occ_injection: options.occ_injection.map(|o| OccInjection { every_nth: o.every_nth.map(u64::from), probability: o.probability, schema_conflict: o.schema_conflict.unwrap_or(false) }),
+        websocket: options.websocket.unwrap_or(defaults.websocket),
+        ws_port,
         region,
         cluster_id: options.cluster_id,
         port,
