@@ -19,6 +19,8 @@ export declare class LocalDsqlServer {
   /** PEM of the CA that signed the endpoint's certificate. */
   get ca(): string
   stats(): LocalStats
+  /** Replaces the accepted credentials: new connections must sign with one of these. */
+  setCredentials(credentials: Array<LocalCredentials>): void
   stop(): Promise<void>
 }
 

@@ -96,3 +96,35 @@ test('the endpoint listens for WebSocket (wss) connections too', async () => {
     await dsql.stop()
   }
 })
+
+test('5. short token lifetimes and rotating credentials revoked at the endpoint: new connections always authenticate', async () => {
+  const key = i => ({ accessKeyId: `AKIAROTATE${String(i).padStart(10, '0')}`, secretAccessKey: `rotating-secret-${i}` })
+  let current = 0
+  const dsql = await startLocalDsql({ credentials: [key(0)], backend: fixture.backend })
+  const used = new Set()
+  const sql = lib.auroraDSQLPostgres({
+    host: dsql.endpoint, hostaddr: dsql.hostaddr, port: dsql.port, ssl: { ca: dsql.ca }, max: 3, max_lifetime: 0.4, tokenDurationSecs: 2,
+    // Each resolution returns the key in force now; it expires soon, so the connector asks again.
+    customCredentialsProvider: async () => { used.add(current); return { ...key(current), expiration: new Date(Date.now() + 61_000) } }
+  })
+  try {
+    const rotate = setInterval(() => { current++; dsql.setCredentials([key(current)]) }, 600)
+    const until = Date.now() + 4000
+    let n = 0
+    while (Date.now() < until) {
+      const rows = await Promise.all(Array.from({ length: 6 }, (_, i) => sql`select ${n * 6 + i}::int as i`))
+      rows.forEach((r, i) => assert.equal(r[0].i, n * 6 + i))
+      n++
+      await new Promise(r => setTimeout(r, 50))
+    }
+    clearInterval(rotate)
+    const s = dsql.stats()
+    assert.equal(s.rejectedExpired, 0, 'no connection presented an expired token')
+    assert.ok(used.size >= 4, `keys used: ${used.size}`)
+    assert.ok(s.authenticated > 6, `connections: ${s.authenticated}`)
+    assert.throws(() => dsql.setCredentials([]), TypeError)
+  } finally {
+    await sql.end()
+    await dsql.stop()
+  }
+})

@@ -119,6 +119,8 @@ export interface LocalDsql {
   readonly backend: LocalBackendOptions
   /** Counters of accepted and rejected connections. */
   stats(): LocalStats
+  /** Replaces the accepted credentials (rotation): keys left out are refused for new connections. */
+  setCredentials(credentials: readonly LocalCredentials[]): void
   /** Stops the endpoint (and the throwaway PostgreSQL, if one was started). Idempotent. */
   stop(): Promise<void>
 }

@@ -58,6 +58,13 @@ async function startLocalDsql(options = {}) {
     ca: server.ca,
     backend: target,
     stats: () => server.stats(),
+    setCredentials: list => {
+      try {
+        server.setCredentials(list)
+      } catch (err) {
+        throw nativeError(err)
+      }
+    },
     async stop() {
       if (stopped) return
       stopped = true

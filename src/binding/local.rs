@@ -148,6 +148,13 @@ impl LocalDsqlServer {
             ws_accepted: s.ws_accepted as f64,
         }
     }
+    /// Replaces the accepted credentials: new connections must sign with one of these.
+    #[napi]
+    pub fn set_credentials(&self, credentials: Vec<LocalCredentials>) -> napi::Result<()> {
+        let list = credentials.into_iter().map(|c| Credentials::new(c.access_key_id, c.secret_access_key, c.session_token, None, "localDsql")).collect();
+        self.inner.set_credentials(list).map_err(|e| to_napi(Error::type_error(format!("credentials: {e}"))))
+    }
+
     #[napi]
     pub async fn stop(&self) -> napi::Result<()> {
         self.inner.stop().await;

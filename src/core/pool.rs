@@ -359,6 +359,7 @@ async fn open(inner: &Inner) -> Result<transport::Session> {
     let deadline = tokio::time::Instant::now() + cfg.connect_timeout;
     let timeout_error = || Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{} (connect_timeout {}s)", cfg.host, cfg.port, cfg.connect_timeout.as_secs_f64()));
     let mut attempt = 0u32;
+    let mut refreshed = false;
     loop {
         let once = async {
             let creds = inner.creds.get().await?;
@@ -377,6 +378,12 @@ async fn open(inner: &Inner) -> Result<transport::Session> {
                     return Err(e);
                 }
                 tokio::time::sleep(delay).await;
+            }
+            // Rejected token: the cached credentials may have been rotated or revoked. Resolve
+            // them again once (a JS provider or the default chain returns the new ones).
+            Ok(Err(e)) if !refreshed && matches!(e.sqlstate(), Some("28000") | Some("28P01")) => {
+                refreshed = true;
+                inner.creds.invalidate().await;
             }
             Ok(Err(e)) => return Err(e),
         }

@@ -227,6 +227,16 @@ pub struct LocalDsql {
 }
 
 impl LocalDsql {
+    /// Replaces the accepted signing credentials (rotation; keys left out are revoked for new
+    /// connections). An empty list is refused.
+    pub fn set_credentials(&self, credentials: Vec<Credentials>) -> Result<(), LocalError> {
+        if credentials.is_empty() {
+            return Err(LocalError::Config("at least one credential is required".into()));
+        }
+        self.shared.set_credentials(credentials);
+        Ok(())
+    }
+
     /// `<cluster-id>.dsql.<region>.on.aws`: the TLS server name and token host to use.
     pub fn endpoint(&self) -> &str {
         &self.endpoint

@@ -34,7 +34,8 @@ const REPEATABLE_READ: &str = "-c default_transaction_isolation=repeatable\\ rea
 
 pub(crate) struct Shared {
     pub counters: Arc<Counters>,
-    verifier: Verifier,
+    /// Replaced whole by `LocalDsql::set_credentials` (rotation, revocation).
+    verifier: std::sync::RwLock<Arc<Verifier>>,
     backend: BackendConfig,
     acceptor: TlsAcceptor,
     /// Same certificate, ALPN `http/1.1` (WebSocket clients may offer it).
@@ -48,6 +49,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn verifier(&self) -> Arc<Verifier> {
+        self.verifier.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// New connections authenticate against `credentials` from now on; open sessions stay.
+    pub fn set_credentials(&self, credentials: Vec<aws_credential_types::Credentials>) {
+        let mut v = self.verifier.write().unwrap_or_else(|e| e.into_inner());
+        *v = Arc::new(Verifier { credentials, endpoint: v.endpoint.clone(), region: v.region.clone(), max_skew: v.max_skew });
+    }
+
     pub fn new(cfg: &LocalConfig, endpoint: String, tls: Arc<rustls::ServerConfig>) -> Self {
         let counters = Arc::new(Counters::default());
         let dsql = Arc::new(Settings::new(cfg, counters.clone()));
@@ -66,12 +77,12 @@ impl Shared {
         ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Self {
             counters,
-            verifier: Verifier {
+            verifier: std::sync::RwLock::new(Arc::new(Verifier {
                 endpoint,
                 region: cfg.region.clone(),
                 credentials: cfg.credentials.clone(),
                 max_skew: cfg.max_clock_skew,
-            },
+            })),
             backend: cfg.backend.clone(),
             acceptor: TlsAcceptor::from(tls),
             ws_acceptor: TlsAcceptor::from(Arc::new(ws_tls)),
@@ -465,8 +476,8 @@ where
             .await;
         return None;
     };
-    if let Err(e) = sh
-        .verifier
+    let verifier = sh.verifier();
+    if let Err(e) = verifier
         .verify(&password, &user, SystemTime::now())
         .await
     {
