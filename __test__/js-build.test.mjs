@@ -176,12 +176,13 @@ test('build: undefined values', () => {
 test('build: parameter limit', () => {
   const many = n => Object.assign(Array(n + 1).fill(','), { raw: [] })
   const sql = ourSql(plain)
-  const ok = sql.run(sql(many(65534), ...Array(65534).fill(1)))
-  assert.equal(ok.params.length, 65534)
-  assert.ok(ok.text.endsWith('$65534,'))
-  assert.throws(() => sql.run(sql(many(65535), ...Array(65535).fill(1))),
+  // As postgres.js: 65,533 parameters are fine, 65,534 are already too many.
+  const ok = sql.run(sql(many(65533), ...Array(65533).fill(1)))
+  assert.equal(ok.params.length, 65533)
+  assert.ok(ok.text.endsWith('$65533,'))
+  assert.throws(() => sql.run(sql(many(65534), ...Array(65534).fill(1))),
     { code: 'MAX_PARAMETERS_EXCEEDED', message: 'MAX_PARAMETERS_EXCEEDED: Max number of parameters (65534) exceeded' })
-  assert.throws(() => B.buildUnsafe('x', Array(65535).fill(1)), { code: 'MAX_PARAMETERS_EXCEEDED' })
+  assert.throws(() => B.buildUnsafe('x', Array(65534).fill(1)), { code: 'MAX_PARAMETERS_EXCEEDED' })
 })
 
 test('buildUnsafe: text kept, args bound', () => {
