@@ -407,7 +407,8 @@ type Running = FuturesUnordered<RunFuture>;
 
 struct Session {
     client: Arc<Client>,
-    cache: HashMap<(String, Vec<u32>), Statement>,
+    /// Prepared statements by SQL text, then by parameter type OIDs (looked up without allocating).
+    cache: HashMap<String, Vec<(Vec<u32>, Statement)>>,
     /// Queries sent and not finished, in send order. One that failed because the connection died
     /// stays listed, so the oldest of them is the only one that may have run.
     outstanding: Arc<Mutex<std::collections::BTreeSet<u64>>>,
@@ -527,7 +528,6 @@ fn job_finished(inner: &Arc<Inner>, c: &Arc<Conn>) {
 async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, retry: &mut Vec<Job>, c: &Arc<Conn>, job: Job) -> Option<RunFuture> {
     let sink = inner.sink.clone();
     let text = job.has(FLAG_TEXT);
-    let text_oids = inner.opts.text_oids.clone();
     if job.has(FLAG_SIMPLE) {
         let client = s.client.clone();
         let fut: RunFuture = Box::pin(async move {
@@ -536,12 +536,13 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
         });
         return started(inner, c, fut, retry);
     }
-    let oids: Vec<u32> = job.params.iter().map(|p| p.oid).collect();
     let stmt = if job.has(FLAG_PREPARE) || job.has(FLAG_DESCRIBE) {
-        let key = (job.sql.clone(), oids.clone());
-        match s.cache.get(&key) {
-            Some(st) => Some(st.clone()),
+        let same_types = |oids: &[u32]| oids.len() == job.params.len() && oids.iter().zip(&job.params).all(|(o, p)| *o == p.oid);
+        let cached = s.cache.get(job.sql.as_str()).and_then(|v| v.iter().find(|(o, _)| same_types(o))).map(|(_, st)| st.clone());
+        match cached {
+            Some(st) => Some(st),
             None => {
+                let oids: Vec<u32> = job.params.iter().map(|p| p.oid).collect();
                 let types: Vec<Type> = oids.iter().map(|o| param_type(*o)).collect();
                 let client = s.client.clone();
                 let sql = job.sql.clone();
@@ -561,7 +562,7 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
                         if s.cache.len() >= STATEMENT_CACHE_MAX {
                             s.cache.clear();
                         }
-                        s.cache.insert(key, st.clone());
+                        s.cache.entry(job.sql.clone()).or_default().push((oids, st.clone()));
                         Some(st)
                     }
                     Err(e) => {
@@ -595,7 +596,7 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
     let ended_by_server = s.ended_by_server.clone();
     let fut: RunFuture = Box::pin(async move {
         let mut w = FrameWriter::new(job.id);
-        let result = run_extended(&client, &sink, &mut w, &job, stmt, text, &text_oids, cursor.as_deref()).await;
+        let result = run_extended(&client, &sink, &mut w, &job, stmt, text, &owner.opts.text_oids, cursor.as_deref()).await;
         if result.is_ok() {
             lock(&outstanding).remove(&seq);
         }
