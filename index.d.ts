@@ -366,6 +366,10 @@ declare namespace auroraDSQLPostgres {
 
   /** The resolved, secret-free options (`sql.options`). */
   interface SqlOptions {
+    /** `'tcp'` (auroraDSQLPostgres) or `'websocket'` (auroraDSQLWsPostgres). */
+    readonly transport: 'tcp' | 'websocket'
+    /** The WebSocket connector's `connectionCheck` (false over TCP). */
+    readonly connectionCheck: boolean
     readonly host: string
     readonly hostaddr?: string
     readonly port: number

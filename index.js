@@ -10,7 +10,7 @@ const types = require('./js/types.js')
 const transform = require('./js/transform.js')
 const { isOCCError } = require('./js/retry.js')
 
-function auroraDSQLPostgres(urlOrOptions, maybeOptions) {
+function args(urlOrOptions, maybeOptions) {
   let url, options
   if (typeof urlOrOptions === 'string') {
     url = urlOrOptions
@@ -20,7 +20,20 @@ function auroraDSQLPostgres(urlOrOptions, maybeOptions) {
   }
   if (options === null || typeof options !== 'object' || Array.isArray(options))
     throw new TypeError('options must be an object')
+  if (options.transport !== undefined)
+    throw new TypeError('transport is chosen by the factory: use auroraDSQLPostgres (TCP) or auroraDSQLWsPostgres (WebSocket)')
+  return [url, options]
+}
+
+function auroraDSQLPostgres(urlOrOptions, maybeOptions) {
+  const [url, options] = args(urlOrOptions, maybeOptions)
   return createSql(native, url, options)
+}
+
+// The same `sql` over DSQL's WebSocket endpoint (wss://<host>:443); the transport is in Rust.
+function auroraDSQLWsPostgres(urlOrOptions, maybeOptions) {
+  const [url, options] = args(urlOrOptions, maybeOptions)
+  return createSql(native, url, { ...options, transport: 'websocket' })
 }
 
 
@@ -37,6 +50,7 @@ const { normalizeTransform, ...caseHelpers } = transform // eslint-disable-line 
 module.exports = Object.assign(auroraDSQLPostgres, {
   auroraDSQLPostgres,
   AuroraDSQLPostgres: auroraDSQLPostgres,
+  auroraDSQLWsPostgres,
   isOCCError,
   generateToken,
   PostgresError,

@@ -29,7 +29,7 @@ export declare class NativePool {
    * `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
    * function returning AWS credentials (used instead of the default chain).
    */
-  constructor(url: string | undefined | null, options: Record<string, unknown>, textOids: number[], credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>)
+  constructor(url: string | undefined | null, options: Record<string, unknown>, textOids: number[], credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void)
   /** The resolved options, without secrets. */
   get options(): ResolvedOptions
   /** Queues a batch of queries encoded by the facade (see `core::wire`). */
@@ -157,6 +157,10 @@ export declare function resolveConfig(url: string | undefined | null, options: R
 
 /** The resolved, secret-free view of a configuration (`sql.options`). */
 export interface ResolvedOptions {
+  /** `'tcp'` or `'websocket'`. */
+  transport: string
+  /** WebSocket `connectionCheck` (always false over TCP). */
+  connectionCheck: boolean
   host: string
   hostaddr?: string
   port: number

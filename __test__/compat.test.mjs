@@ -18,7 +18,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postgres, lib, fixture, pgOptions, defined, openPg, openOurs, pgSocketWithSni, raw, delay, obs, capture } from './compat/harness.mjs'
+import { postgres, lib, fixture, factory, websocket, pgOptions, defined, openPg, openOurs, pgSocketWithSni, raw, delay, obs, capture } from './compat/harness.mjs'
 
 const PG = openPg()
 const OURS = openOurs()
@@ -534,10 +534,11 @@ group('options', [
   { name: 'max_lifetime replaces old connections', run: async (sql, { open }) => { const own = open({ max: 1, max_lifetime: 0.3 }); const a = await pid(own); await delay(700); return a === await pid(own) } },
   {
     name: 'PGDATABASE and PGPORT',
-    run: async (sql, { open }) => {
+    run: async (sql, { open, side }) => {
       await createDatabase('compat_env_db')
       return withEnv({ PGDATABASE: 'compat_env_db', PGPORT: String(fixture.port) }, async () => {
-        const own = open({ database: undefined, port: undefined })
+        // PGPORT is PostgreSQL's TCP port: the WebSocket connector keeps its own (ws.test.mjs).
+        const own = open({ database: undefined, port: websocket && side === 'ours' ? fixture.wsPort : undefined })
         return [(await own`select current_database() as db`)[0].db, own.options.database]
       })
     }
@@ -554,7 +555,7 @@ group('options', [
       const url = side === 'pg' ? `postgres://admin@${fixture.hostaddr}:${fixture.port}/postgres` : `postgres://admin@${fixture.endpoint}:${fixture.port}/postgres`
       const own = side === 'pg'
         ? postgres(url, defined(pgOptions({ host: undefined, port: undefined, username: undefined, database: undefined })))
-        : lib.auroraDSQLPostgres(url, { hostaddr: fixture.hostaddr, ssl: { ca: fixture.ca }, customCredentialsProvider: fixture.credentials })
+        : factory(url, { hostaddr: fixture.hostaddr, ssl: { ca: fixture.ca }, customCredentialsProvider: fixture.credentials, ...(websocket ? { port: fixture.wsPort } : {}) })
       try { return await own`select current_database() as db, 1 as x` } finally { await own.end() }
     }
   },
@@ -709,7 +710,7 @@ for (const [area, cases] of groups) {
 }
 
 async function observe(c, side, n) {
-  const table = 'compat_' + n
+  const table = (websocket ? 'compatws_' : 'compat_') + n
   const opened = []
   const ctx = {
     side,

@@ -14,7 +14,7 @@ const fs = require('fs')
 const CLOSE = Object.freeze({ close: true })
 
 // Options that live in JS only (functions, parsers) and are never sent to the native side.
-const JS_ONLY = new Set(['transform', 'types', 'onnotice', 'onparameter', 'debug', 'fetch_types', 'retry', 'logger', 'socket', 'publications', 'target_session_attrs', 'onclose', 'backoff', 'password', 'pass'])
+const JS_ONLY = new Set(['transform', 'types', 'onnotice', 'onparameter', 'debug', 'fetch_types', 'retry', 'logger', 'socket', 'publications', 'target_session_attrs', 'onclose', 'backoff', 'password', 'pass', 'connectionId', 'onReservedConnectionClose'])
 
 function nativeOptions(options) {
   const out = {}
@@ -52,7 +52,13 @@ function credentialsProvider(fn) {
 
 function createSql(native, url, options) {
   // Validate JS-only options before any connection work.
-  ;['onnotice', 'onparameter'].forEach(n => checkFunction(options, n))
+  ;['onnotice', 'onparameter', 'onReservedConnectionClose'].forEach(n => checkFunction(options, n))
+  const websocket = options.transport === 'websocket'
+  if (!websocket)
+    for (const n of ['connectionCheck', 'connectionId', 'onReservedConnectionClose'])
+      if (options[n] !== undefined) throw new TypeError(`${n} is an option of auroraDSQLWsPostgres (the WebSocket connector)`)
+  if (options.connectionId !== undefined && typeof options.connectionId !== 'string')
+    throw new TypeError(`connectionId must be a string, got ${typeof options.connectionId}`)
   if (options.debug !== undefined && typeof options.debug !== 'boolean' && typeof options.debug !== 'function')
     throw new TypeError('debug must be a boolean or a function (connection, query, parameters, types)')
   if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object'))
@@ -75,7 +81,11 @@ function createSql(native, url, options) {
   const provider = typeof options.customCredentialsProvider === 'function' ? credentialsProvider(options.customCredentialsProvider) : undefined
   let pool
   try {
-    pool = new native.NativePool(url, nativeOptions(options), [...customOids], provider)
+    // onReservedConnectionClose(connectionId): a connection closed unexpectedly or failed its check.
+    const onClose = options.onReservedConnectionClose
+      ? () => { try { options.onReservedConnectionClose(options.connectionId) } catch (err) { queueMicrotask(() => { throw err }) } }
+      : undefined
+    pool = new native.NativePool(url, nativeOptions(options), [...customOids], provider, onClose)
   } catch (err) {
     throw nativeError(err)
   }

@@ -1,10 +1,10 @@
 // Harness of the postgres.js compatibility suite (__test__/compat.test.mjs): both clients against the
 // same local DSQL endpoint, and the normalization of what a case observes into plain JSON-able data.
 import net from 'node:net'
-import { fixture, lib, options as oursOptions, require } from '../fixture.mjs'
+import { fixture, lib, options as oursOptions, factory, websocket, require } from '../fixture.mjs'
 
 export const postgres = require('postgres')
-export { fixture, lib }
+export { fixture, lib, factory, websocket }
 
 const quiet = () => {}
 
@@ -29,7 +29,7 @@ export function pgOptions(extra = {}) {
 // Options given as undefined are left out, so that a case can ask for a default (`{ max: undefined }`).
 export const defined = o => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
 export const openPg = extra => postgres(defined(pgOptions(extra)))
-export const openOurs = extra => lib.auroraDSQLPostgres(defined(oursOptions({ max: 4, onnotice: quiet, ...extra })))
+export const openOurs = extra => factory(defined(oursOptions({ max: 4, onnotice: quiet, ...extra })))
 
 // A socket to the endpoint's address whose `host` is the cluster name, so postgres.js sends SNI
 // even with ssl modes that take the server name from the host (ssl: 'require').

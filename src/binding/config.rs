@@ -1,12 +1,16 @@
 //! `resolveConfig`: validation and resolution of options (also used by the facade to throw
 //! TypeError/RangeError before any connection work).
 use super::to_napi;
-use crate::core::config::{self, Config, ProcessEnv, Tls};
+use crate::core::config::{self, Config, ProcessEnv, Tls, Transport};
 use napi_derive::napi;
 
 /// The resolved, secret-free view of a configuration (`sql.options`).
 #[napi(object)]
 pub struct ResolvedOptions {
+    /// `'tcp'` or `'websocket'`.
+    pub transport: String,
+    /// WebSocket `connectionCheck` (always false over TCP).
+    pub connection_check: bool,
     pub host: String,
     pub hostaddr: Option<String>,
     pub port: u32,
@@ -33,7 +37,13 @@ pub(crate) fn view(c: &Config) -> ResolvedOptions {
         Tls::Enabled { verify: true, direct, .. } => ("verify-full", *direct),
         Tls::Enabled { verify: false, direct, .. } => ("no-verify", *direct),
     };
+    let (transport, connection_check) = match c.transport {
+        Transport::Tcp => ("tcp", false),
+        Transport::WebSocket { connection_check } => ("websocket", connection_check),
+    };
     ResolvedOptions {
+        transport: transport.into(),
+        connection_check,
         host: c.host.clone(),
         hostaddr: c.hostaddr.map(|a| a.to_string()),
         port: c.port as u32,

@@ -30,8 +30,8 @@ pub struct NativePool {
 impl NativePool {
     /// `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
     /// function returning AWS credentials (used instead of the default chain).
-    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>")]
-    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>) -> napi::Result<Self> {
+    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
+    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
         let cfg = resolve(url, options)?;
         let source = match (credentials_provider, &cfg.static_credentials) {
             (Some(f), _) => {
@@ -49,7 +49,18 @@ impl NativePool {
                 sink.push(&FrameWriter::notice(&crate::core::error::Error::Db(Box::new(n)).to_json().to_string()));
             }
         });
-        let pool = napi::bindgen_prelude::within_runtime_if_available(|| Pool::new(cfg, CredentialCache::new(source), PoolOptions { text_oids, on_notice: Some(on_notice) })).map_err(to_napi)?;
+        // Unexpected connection closes (WebSocket `onReservedConnectionClose`); the callback never keeps the process alive.
+        let on_close = match on_connection_close {
+            Some(f) => {
+                let tsfn = f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
+                let hook: Arc<dyn Fn(u32) + Send + Sync> = Arc::new(move |id| {
+                    let _ = tsfn.call(id, napi::threadsafe_function::ThreadsafeFunctionCallMode::NonBlocking);
+                });
+                Some(hook)
+            }
+            None => None,
+        };
+        let pool = napi::bindgen_prelude::within_runtime_if_available(|| Pool::new(cfg, CredentialCache::new(source), PoolOptions { text_oids, on_notice: Some(on_notice), on_close })).map_err(to_napi)?;
         let _ = sink_slot.set(pool.sink());
         Ok(NativePool { pool })
     }

@@ -48,8 +48,22 @@ pub enum Tls {
     },
 }
 
+/// How sessions reach the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// PostgreSQL over TCP (TLS via SSLRequest or direct TLS), port 5432 by default.
+    Tcp,
+    /// PostgreSQL protocol in the binary messages of a WebSocket (`wss://<host>:443`); `tls`
+    /// applies to the WebSocket's TLS, and `HTTPS_PROXY` is honoured.
+    WebSocket {
+        /// `connectionCheck`: a `select 1` heartbeat (5 s deadline) before work on an idle connection.
+        connection_check: bool,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    pub transport: Transport,
     pub host: String,
     pub hostaddr: Option<IpAddr>,
     pub port: u16,
@@ -289,8 +303,22 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
         (host, region)
     };
 
+    // `transport: 'websocket'` is set by auroraDSQLWsPostgres.
+    let transport = match o.string(&["transport"])?.as_deref() {
+        None | Some("tcp") => {
+            if let Some((n, _)) = o.get(&["connectionCheck"]) {
+                return Err(Error::type_error(format!("{n} is an option of auroraDSQLWsPostgres (the WebSocket connector)")));
+            }
+            Transport::Tcp
+        }
+        Some("websocket") => Transport::WebSocket { connection_check: o.bool("connectionCheck")?.unwrap_or(false) },
+        Some(other) => return Err(Error::range_error(format!("transport must be 'tcp' or 'websocket', got '{other}'"))),
+    };
+
     let port = match o.get(&["port"]) {
         Some((n, v)) => number_value(n, v, 1.0, 65535.0, true)? as u16,
+        // The WebSocket endpoint is HTTPS: a URL's or PGPORT's port is PostgreSQL's, not the one to use.
+        None if transport != Transport::Tcp => 443,
         None => match url.port {
             Some(p) => p,
             None => match env.var("PGPORT") {
@@ -379,6 +407,7 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
     let prepare = o2.bool("prepare")?.unwrap_or(true);
 
     Ok(Config {
+        transport,
         host,
         hostaddr,
         port,

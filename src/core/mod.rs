@@ -8,3 +8,4 @@ pub mod token;
 pub mod transport;
 pub mod values;
 pub mod wire;
+pub mod ws;

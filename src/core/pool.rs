@@ -10,7 +10,7 @@
 //! many completions.
 
 use crate::core::command::command_of;
-use crate::core::config::Config;
+use crate::core::config::{Config, Transport};
 use crate::core::credentials::CredentialCache;
 use crate::core::error::{Error, Result};
 use crate::core::token::TokenSigner;
@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio_postgres::types::{FromSql, Kind, ToSql, Type};
 use tokio_postgres::{Client, Statement};
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Rows are handed to JS in chunks of about this many bytes, so a large result never blocks the
 /// event loop in one piece.
@@ -108,13 +107,19 @@ pub struct PoolOptions {
     /// Type OIDs whose columns must arrive as text (custom JS parsers).
     pub text_oids: Vec<u32>,
     pub on_notice: Option<NoticeHandler>,
+    /// Called with the connection id when a connection closes unexpectedly (the server or the
+    /// network ended it, or it failed its connection check), never for closes the pool decides.
+    pub on_close: Option<Arc<dyn Fn(u32) + Send + Sync>>,
 }
+
+/// The WebSocket connector's `connectionCheck`: how long the `select 1` heartbeat may take.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Inner {
     cfg: Config,
     creds: CredentialCache,
     signer: TokenSigner,
-    tls: Option<MakeRustlsConnect>,
+    connector: transport::Connector,
     sink: Arc<Sink>,
     state: Mutex<State>,
     opts: PoolOptions,
@@ -131,10 +136,10 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(cfg: Config, creds: CredentialCache, opts: PoolOptions) -> Result<Pool> {
-        let tls = transport::tls_connector(&cfg.tls)?;
+        let connector = transport::connector(&cfg)?;
         let signer = TokenSigner::new(&cfg.host, &cfg.region, cfg.token_duration_secs);
         let (destroy, _) = tokio::sync::watch::channel(false);
-        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, tls, sink: Arc::new(Sink::default()), state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()) }) })
+        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink: Arc::new(Sink::default()), state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()) }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -364,7 +369,7 @@ async fn open(inner: &Inner) -> Result<transport::Session> {
         let once = async {
             let creds = inner.creds.get().await?;
             let token = inner.signer.token(creds, cfg.is_admin()).await?;
-            transport::connect(cfg, &token, inner.tls.as_ref(), inner.opts.on_notice.clone()).await
+            transport::connect(cfg, &token, &inner.connector, inner.opts.on_notice.clone()).await
         };
         match tokio::time::timeout_at(deadline, once).await {
             Err(_) => return Err(timeout_error()),
@@ -418,11 +423,11 @@ struct Session {
 
 async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut destroy = inner.destroy.subscribe();
-    let (client, mut closed, ended_by_server) = match open(&inner).await {
+    let (client, mut closed, ended_by_server, task) = match open(&inner).await {
         Ok(s) => {
             let params: serde_json::Map<String, serde_json::Value> = s.parameters.into_iter().map(|(k, v)| (k, v.into())).collect();
             inner.sink.push(&FrameWriter::json_frame(KIND_PARAMETERS, &serde_json::Value::Object(params).to_string()));
-            (s.client, s.closed, s.ended_by_server)
+            (s.client, s.closed, s.ended_by_server, s.task)
         }
         Err(e) => return remove_conn(&inner, &c, &mut rx, Some(&e)),
     };
@@ -433,21 +438,30 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     let mut running: Running = FuturesUnordered::new();
     let mut retry: Vec<Job> = Vec::new();
     let mut last_active = Instant::now();
+    let check = matches!(inner.cfg.transport, Transport::WebSocket { connection_check: true });
+    // Set when the server or the network ended the session, or it failed its heartbeat.
+    let mut unexpected = false;
     loop {
         let idle = running.is_empty();
         let deadline = next_deadline(&inner.cfg, created, max_age, last_active, idle, c.reserved.load(Ordering::SeqCst));
         tokio::select! {
             biased;
             _ = destroy.changed() => break,
-            _ = &mut closed => break,
+            _ = &mut closed => {
+                unexpected = true;
+                break;
+            }
             Some(back) = running.next(), if !running.is_empty() => {
                 last_active = Instant::now();
                 retry.extend(back);
                 job_finished(&inner, &c);
             }
             job = rx.recv() => match job {
-                Some(job) if session.client.is_closed() => {
-                    // The server went away while idle: this job was never sent, so it can run elsewhere.
+                Some(job) if session.client.is_closed() || (check && running.is_empty() && !heartbeat(&session.client).await) => {
+                    // The server went away while idle, or the connection check got no answer:
+                    // this job was never sent, so it can run elsewhere.
+                    unexpected = true;
+                    task.abort();
                     c.inflight.fetch_sub(1, Ordering::SeqCst);
                     let mut st = lock(&inner.state);
                     st.conns.retain(|x| x.id != c.id);
@@ -473,6 +487,11 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     }
     // Leaving: queries still running fail as the client is dropped (or were destroyed by end()).
     let destroyed = *destroy.borrow();
+    if unexpected && !destroyed {
+        if let Some(f) = &inner.opts.on_close {
+            f(c.id);
+        }
+    }
     remove_conn(&inner, &c, &mut rx, None);
     if destroyed {
         drop(running);
@@ -493,6 +512,16 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     drop(session);
     c.open.store(false, Ordering::SeqCst);
     inner.idle.notify_waiters();
+}
+
+/// `connectionCheck`: `select 1` answered within [`HEARTBEAT_TIMEOUT`]. A server error (e.g. a
+/// failed transaction's 25P02) still proves the connection alive.
+async fn heartbeat(client: &Client) -> bool {
+    match tokio::time::timeout(HEARTBEAT_TIMEOUT, client.simple_query("select 1")).await {
+        Err(_) => false,
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => e.as_db_error().is_some(),
+    }
 }
 
 fn next_deadline(cfg: &Config, created: Instant, max_age: Option<Duration>, last_active: Instant, idle: bool, reserved: bool) -> Option<Instant> {

@@ -1,15 +1,24 @@
-//! TCP + TLS to the cluster: verified TLS by default (WebPKI roots or `ssl.ca`), SNI and certificate
-//! name = the cluster host even when `hostaddr` points the socket elsewhere, SSLRequest or direct TLS
-//! (ALPN `postgresql`), TCP_NODELAY and keepalive (tokio-postgres sets both on its sockets).
+//! Sessions to the cluster, over TCP or WebSocket.
+//!
+//! TCP: verified TLS by default (WebPKI roots or `ssl.ca`), SNI and certificate name = the cluster
+//! host even when `hostaddr` points the socket elsewhere, SSLRequest or direct TLS (ALPN
+//! `postgresql`), TCP_NODELAY and keepalive (tokio-postgres sets both on its sockets).
+//!
+//! WebSocket: `wss://<host>:<port>/` (443 by default) with the same TLS rules (ALPN `http/1.1`),
+//! optionally through an HTTP CONNECT proxy (`HTTPS_PROXY`, `NO_PROXY`); each binary message
+//! carries PostgreSQL protocol bytes, and tokio-postgres runs over it with `connect_raw`.
 
-use crate::core::config::{Config, Tls};
+use crate::core::config::{Config, Tls, Transport};
 use crate::core::error::{DbError, Error, Result};
+use crate::core::ws::WsIo;
 use futures_util::StreamExt;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_postgres::config::{SslMode, SslNegotiation};
 use tokio_postgres::{AsyncMessage, Client};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -18,8 +27,27 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The rustls client configuration for `tls`, or `None` for plain TCP.
-pub fn tls_connector(tls: &Tls) -> Result<Option<MakeRustlsConnect>> {
+/// What opens sessions for one configuration; TLS is set up once per pool.
+#[derive(Clone)]
+pub enum Connector {
+    Tcp(Option<MakeRustlsConnect>),
+    WebSocket(Option<tokio_rustls::TlsConnector>),
+}
+
+/// The connector for `cfg` (TLS configuration errors surface here, before any connection).
+pub fn connector(cfg: &Config) -> Result<Connector> {
+    let client = client_config(&cfg.tls)?;
+    Ok(match cfg.transport {
+        Transport::Tcp => Connector::Tcp(client.map(MakeRustlsConnect::new)),
+        Transport::WebSocket { .. } => Connector::WebSocket(client.map(|mut c| {
+            c.alpn_protocols = vec![b"http/1.1".to_vec()];
+            tokio_rustls::TlsConnector::from(Arc::new(c))
+        })),
+    })
+}
+
+/// The rustls client configuration for `tls`, or `None` without TLS.
+fn client_config(tls: &Tls) -> Result<Option<ClientConfig>> {
     let (verify, ca, direct) = match tls {
         Tls::Disabled => return Ok(None),
         Tls::Enabled { verify, ca, direct } => (*verify, ca, *direct),
@@ -49,7 +77,7 @@ pub fn tls_connector(tls: &Tls) -> Result<Option<MakeRustlsConnect>> {
     if direct {
         config.alpn_protocols = vec![b"postgresql".to_vec()];
     }
-    Ok(Some(MakeRustlsConnect::new(config)))
+    Ok(Some(config))
 }
 
 /// A notice (or an asynchronous error) from the server.
@@ -66,10 +94,12 @@ pub struct Session {
     /// Set when the server ended the session with a FATAL error it sent unasked (while idle):
     /// requests written after that never reached a live session.
     pub ended_by_server: Arc<std::sync::atomic::AtomicBool>,
+    /// The connection task: aborting it drops the socket at once (a peer that stopped answering).
+    pub task: tokio::task::AbortHandle,
 }
 
 /// Opens one session with `password` (the IAM token). The connection task runs on tokio.
-pub async fn connect(cfg: &Config, password: &str, tls: Option<&MakeRustlsConnect>, on_notice: Option<NoticeHandler>) -> Result<Session> {
+pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_notice: Option<NoticeHandler>) -> Result<Session> {
     let mut pg = tokio_postgres::Config::new();
     pg.host(&cfg.host)
         .port(cfg.port)
@@ -92,24 +122,154 @@ pub async fn connect(cfg: &Config, password: &str, tls: Option<&MakeRustlsConnec
     let (tx, rx) = tokio::sync::oneshot::channel();
     let ended_by_server = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let params = |get: &dyn Fn(&str) -> Option<String>| REPORTED.iter().filter_map(|k| get(k).map(|v| (k.to_string(), v))).collect::<Vec<_>>();
-    let (client, parameters) = match tls {
-        Some(tls) => {
+    let (client, parameters, task) = match connector {
+        Connector::Tcp(Some(tls)) => {
             let direct = matches!(cfg.tls, Tls::Enabled { direct: true, .. });
             pg.ssl_mode(SslMode::Require).ssl_negotiation(if direct { SslNegotiation::Direct } else { SslNegotiation::Postgres });
             let (client, conn) = pg.connect(tls.clone()).await.map_err(connect_error)?;
             let p = params(&|k| conn.parameter(k).map(str::to_string));
-            tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone()));
-            (client, p)
+            let task = tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone())).abort_handle();
+            (client, p, task)
         }
-        None => {
+        Connector::Tcp(None) => {
             pg.ssl_mode(SslMode::Disable);
             let (client, conn) = pg.connect(tokio_postgres::NoTls).await.map_err(connect_error)?;
             let p = params(&|k| conn.parameter(k).map(str::to_string));
-            tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone()));
-            (client, p)
+            let task = tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone())).abort_handle();
+            (client, p, task)
+        }
+        Connector::WebSocket(tls) => {
+            // The WebSocket's TLS is the session's TLS: no SSLRequest inside it.
+            pg.ssl_mode(SslMode::Disable);
+            let stream = open_websocket(cfg, tls.as_ref()).await?;
+            let (client, conn) = pg.connect_raw(stream, tokio_postgres::NoTls).await.map_err(connect_error)?;
+            let p = params(&|k| conn.parameter(k).map(str::to_string));
+            let task = tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone())).abort_handle();
+            (client, p, task)
         }
     };
-    Ok(Session { client, closed: rx, parameters, ended_by_server })
+    Ok(Session { client, closed: rx, parameters, ended_by_server, task })
+}
+
+/// Any byte stream the WebSocket can run over (TCP, or TLS over TCP).
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// TCP (direct or through the proxy), TLS with SNI = the cluster host, then the WebSocket upgrade.
+async fn open_websocket(cfg: &Config, tls: Option<&tokio_rustls::TlsConnector>) -> Result<WsIo<Box<dyn Io>>> {
+    let target = || format!("{}:{}", cfg.host, cfg.port);
+    let tcp = match proxy_for(cfg, tls.is_some(), &crate::core::config::ProcessEnv)? {
+        Some(proxy) => proxy.connect(&cfg.host, cfg.port).await?,
+        None => {
+            let tcp = match cfg.hostaddr {
+                Some(addr) => TcpStream::connect((addr, cfg.port)).await,
+                None => TcpStream::connect((cfg.host.as_str(), cfg.port)).await,
+            };
+            tcp.map_err(|e| io_error(&e, &target()))?
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    if let Some(k) = cfg.keep_alive {
+        let ka = socket2::TcpKeepalive::new().with_time(k).with_interval(Duration::from_secs(10));
+        #[cfg(not(any(target_os = "openbsd", target_os = "redox", target_os = "solaris", target_os = "windows")))]
+        let ka = ka.with_retries(3);
+        let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&ka);
+    }
+    let (stream, scheme): (Box<dyn Io>, &str) = match tls {
+        Some(tls) => {
+            let name = ServerName::try_from(cfg.host.clone()).map_err(|_| Error::type_error(format!("host '{}' is not a valid TLS server name", cfg.host)))?;
+            let s = tls.connect(name, tcp).await.map_err(|e| Error::connection("TLS_ERROR", format!("TLS handshake with {} failed: {e}", target())))?;
+            (Box::new(s), "wss")
+        }
+        None => (Box::new(tcp), "ws"),
+    };
+    let url = format!("{scheme}://{}/", target());
+    let (ws, _) = tokio_tungstenite::client_async(url.as_str(), stream).await.map_err(|e| {
+        use tokio_tungstenite::tungstenite::Error as W;
+        match e {
+            W::Http(r) => Error::connection("CONNECTION_CLOSED", format!("WebSocket upgrade to {url} refused: HTTP {}", r.status())),
+            W::Io(e) => io_error(&e, &target()),
+            e => Error::connection("CONNECTION_CLOSED", format!("WebSocket upgrade to {url} failed: {e}")),
+        }
+    })?;
+    Ok(WsIo::new(ws))
+}
+
+fn io_error(e: &std::io::Error, target: &str) -> Error {
+    use std::io::ErrorKind as K;
+    let code = match e.kind() {
+        K::ConnectionRefused => "ECONNREFUSED",
+        K::TimedOut => "CONNECT_TIMEOUT",
+        K::ConnectionReset => "ECONNRESET",
+        _ => "CONNECTION_CLOSED",
+    };
+    Error::connection(code, format!("{} {target}: {e}", code.to_lowercase()))
+}
+
+/// An HTTP proxy for CONNECT tunnels (`http://[user:password@]host:port`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proxy {
+    host: String,
+    port: u16,
+    /// `user:password` for Basic authentication, percent-decoded.
+    auth: Option<String>,
+}
+
+/// The proxy for a WebSocket to `cfg.host`: `HTTPS_PROXY` (wss) or `HTTP_PROXY` (ws), lower-case
+/// names too, unless `NO_PROXY` matches the host (`*`, a host name, or a `.domain` suffix).
+pub fn proxy_for(cfg: &Config, tls: bool, env: &dyn crate::core::config::Env) -> Result<Option<Proxy>> {
+    let names: &[&str] = if tls { &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] } else { &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] };
+    let Some((name, raw)) = names.iter().find_map(|n| env.var(n).map(|v| (*n, v))) else { return Ok(None) };
+    let no_proxy = env.var("NO_PROXY").or_else(|| env.var("no_proxy")).unwrap_or_default();
+    let host = cfg.host.to_ascii_lowercase();
+    let addr = cfg.hostaddr.map(|a| a.to_string());
+    for entry in no_proxy.split(',').map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty()) {
+        let entry = entry.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(entry.as_str(), |(h, _)| h).to_string();
+        let bare = entry.trim_start_matches("*.").trim_start_matches('.');
+        if entry == "*" || host == bare || host.ends_with(&format!(".{bare}")) || addr.as_deref() == Some(bare) {
+            return Ok(None);
+        }
+    }
+    let with_scheme = if raw.contains("://") { raw.clone() } else { format!("http://{raw}") };
+    let url = url::Url::parse(&with_scheme).map_err(|_| Error::type_error(format!("{name} must be a proxy URL like http://proxy.example.com:3128")))?;
+    if url.scheme() != "http" {
+        return Err(Error::type_error(format!("{name}: only http:// proxies are supported (HTTP CONNECT), got {}://", url.scheme())));
+    }
+    let proxy_host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| Error::type_error(format!("{name} must name a proxy host")))?;
+    let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let auth = (!url.username().is_empty()).then(|| format!("{}:{}", decode(url.username()), decode(url.password().unwrap_or(""))));
+    Ok(Some(Proxy { host: proxy_host.trim_start_matches('[').trim_end_matches(']').to_string(), port: url.port().unwrap_or(80), auth }))
+}
+
+impl Proxy {
+    /// Opens a tunnel to `host:port` with HTTP CONNECT. Errors name the proxy, never its credentials.
+    pub async fn connect(&self, host: &str, port: u16) -> Result<TcpStream> {
+        use base64::Engine;
+        let at = format!("proxy {}:{}", self.host, self.port);
+        let mut tcp = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|e| io_error(&e, &at))?;
+        let mut req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+        if let Some(auth) = &self.auth {
+            req.push_str(&format!("Proxy-Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(auth)));
+        }
+        req.push_str("\r\n");
+        tcp.write_all(req.as_bytes()).await.map_err(|e| io_error(&e, &at))?;
+        // Read the response head byte by byte, so nothing of the tunnel is consumed.
+        let mut head = Vec::with_capacity(256);
+        while !head.ends_with(b"\r\n\r\n") {
+            if head.len() > 16 * 1024 {
+                return Err(Error::connection("CONNECTION_CLOSED", format!("{at} sent an oversized response to CONNECT")));
+            }
+            let b = tcp.read_u8().await.map_err(|e| io_error(&e, &at))?;
+            head.push(b);
+        }
+        let status_line = String::from_utf8_lossy(&head[..head.iter().position(|&b| b == b'\r').unwrap_or(head.len())]).into_owned();
+        let status = status_line.split_whitespace().nth(1).unwrap_or("");
+        if !status_line.starts_with("HTTP/1.") || !status.starts_with('2') {
+            let shown: String = status_line.chars().filter(|c| !c.is_control()).take(120).collect();
+            return Err(Error::connection("ECONNREFUSED", format!("{at} refused CONNECT {host}:{port}: {shown}")));
+        }
+        Ok(tcp)
+    }
 }
 
 /// Runs the connection, forwarding notices, until it closes.
@@ -188,5 +348,63 @@ impl ServerCertVerifier for NoVerification {
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::resolve;
+    use serde_json::json;
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    fn ws_config(extra: serde_json::Value) -> Config {
+        let mut o = json!({ "host": "abc.dsql.us-east-1.on.aws", "transport": "websocket" });
+        o.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        resolve(None, &o, &env_of(&[])).unwrap()
+    }
+
+    #[test]
+    fn websocket_config() {
+        let c = ws_config(json!({}));
+        assert_eq!((c.transport, c.port), (Transport::WebSocket { connection_check: false }, 443));
+        let c = resolve(Some("postgres://admin@abc.dsql.us-east-1.on.aws:5432/db"), &json!({ "transport": "websocket", "connectionCheck": true }), &env_of(&[("PGPORT", "6543")])).unwrap();
+        assert_eq!((c.transport, c.port, c.database.as_str()), (Transport::WebSocket { connection_check: true }, 443, "db"));
+        assert_eq!(ws_config(json!({ "port": 8443 })).port, 8443);
+        let err = |o: serde_json::Value| resolve(None, &o, &env_of(&[])).unwrap_err().to_string();
+        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "connectionCheck": true })).contains("connectionCheck is an option of auroraDSQLWsPostgres"));
+        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "transport": "websocket", "connectionCheck": 1 })).contains("connectionCheck must be a boolean"));
+        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "transport": "udp" })).contains("transport must be 'tcp' or 'websocket'"));
+        // The WebSocket's ALPN is HTTP/1.1 whatever sslnegotiation says.
+        let Connector::WebSocket(Some(_)) = connector(&ws_config(json!({ "sslnegotiation": "direct" }))).unwrap() else { panic!("wss connector expected") };
+        let Connector::WebSocket(None) = connector(&ws_config(json!({ "ssl": false }))).unwrap() else { panic!("ws connector expected") };
+    }
+
+    #[test]
+    fn proxy_selection() {
+        let c = ws_config(json!({}));
+        let p = |vars: &'static [(&'static str, &'static str)], tls: bool| proxy_for(&c, tls, &env_of(vars));
+        assert_eq!(p(&[], true).unwrap(), None);
+        assert_eq!(p(&[("HTTPS_PROXY", "http://proxy.corp:3128")], true).unwrap(), Some(Proxy { host: "proxy.corp".into(), port: 3128, auth: None }));
+        assert_eq!(p(&[("https_proxy", "proxy.corp")], true).unwrap(), Some(Proxy { host: "proxy.corp".into(), port: 80, auth: None }));
+        assert_eq!(p(&[("HTTPS_PROXY", "http://u%40x:p%3Aw@10.0.0.1:8080")], true).unwrap().unwrap().auth.as_deref(), Some("u@x:p:w"));
+        // ws:// uses HTTP_PROXY, wss:// HTTPS_PROXY.
+        assert_eq!(p(&[("HTTPS_PROXY", "http://a:1")], false).unwrap(), None);
+        assert_eq!(p(&[("HTTP_PROXY", "http://a:1")], false).unwrap().unwrap().host, "a");
+        for no in ["*", "abc.dsql.us-east-1.on.aws", ".on.aws", "on.aws", "*.on.aws", "x.com, .aws", "abc.dsql.us-east-1.on.aws:443"] {
+            let vars: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("HTTPS_PROXY", "http://a:1"), ("NO_PROXY", no)]));
+            assert_eq!(p(vars, true).unwrap(), None, "NO_PROXY={no}");
+        }
+        for no in ["x.com", "bc.dsql.us-east-1.on.aws", "aws.other"] {
+            let vars: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("HTTPS_PROXY", "http://a:1"), ("no_proxy", no)]));
+            assert!(p(vars, true).unwrap().is_some(), "NO_PROXY={no}");
+        }
+        let e = p(&[("HTTPS_PROXY", "https://secure.proxy:443")], true).unwrap_err().to_string();
+        assert!(e.contains("only http:// proxies are supported"), "{e}");
+        let e = p(&[("HTTPS_PROXY", "http://user:s3cret@:99")], true).unwrap_err().to_string();
+        assert!(!e.contains("s3cret"), "{e}");
     }
 }

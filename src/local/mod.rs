@@ -43,7 +43,6 @@ mod server;
 mod sql_checks;
 mod stats;
 mod token;
-mod ws;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -22,7 +22,7 @@ use super::relay::{
 };
 use super::stats::{Counters, RejectReason};
 use super::token::Verifier;
-use super::ws::WsIo;
+use crate::core::ws::WsIo;
 use super::{BackendConfig, LocalConfig};
 
 /// How long sessions get to say goodbye on stop, or to flush the max-age error.

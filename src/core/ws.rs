@@ -1,5 +1,7 @@
 //! The WebSocket transport: binary messages carry the PostgreSQL byte stream (a message may hold
-//! part of a protocol message or several), exposed as AsyncRead/AsyncWrite for the session code.
+//! part of a protocol message or several), exposed as AsyncRead/AsyncWrite. The client drives
+//! tokio-postgres over it (`connect_raw`); the local endpoint's listener relays it. Nothing here
+//! knows whether it runs on the client or the server side.
 
 use std::io;
 use std::pin::Pin;
@@ -13,7 +15,7 @@ use tokio_tungstenite::WebSocketStream;
 
 /// A WebSocket as a byte stream. Text messages are read as bytes; each write is sent as one
 /// binary message; a Close message or the end of the socket reads as end of stream.
-pub(crate) struct WsIo<S> {
+pub struct WsIo<S> {
     ws: WebSocketStream<S>,
     pending: Bytes,
 }
