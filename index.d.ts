@@ -367,7 +367,7 @@ declare namespace auroraDSQLPostgres {
   /** The resolved, secret-free options (`sql.options`). */
   interface SqlOptions {
     /** `'tcp'` (auroraDSQLPostgres) or `'websocket'` (auroraDSQLWsPostgres). */
-    readonly transport: 'tcp' | 'websocket'
+    readonly transport: string
     /** The WebSocket connector's `connectionCheck` (false over TCP). */
     readonly connectionCheck: boolean
     readonly host: string

@@ -3,5 +3,7 @@
 //! `core` is the connector (no N-API), `local` the local DSQL endpoint (server side, no N-API),
 //! `binding` the thin `#[napi]` layer over both.
 pub mod core;
+#[cfg(feature = "native")]
 pub mod local;
+#[cfg(feature = "native")]
 mod binding;

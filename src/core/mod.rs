@@ -1,10 +1,17 @@
 //! The connector core: no N-API here. Config → credentials → token → transport → pool → values.
+//!
+//! Platform-neutral (always built, also for wasm32): config, error, command, values, wire, ws.
+//! Native only (feature `native`): credentials, token, transport (TCP, TLS, proxy), pool.
 pub mod command;
 pub mod config;
+#[cfg(feature = "native")]
 pub mod credentials;
 pub mod error;
+#[cfg(feature = "native")]
 pub mod pool;
+#[cfg(feature = "native")]
 pub mod token;
+#[cfg(feature = "native")]
 pub mod transport;
 pub mod values;
 pub mod wire;
