@@ -184,12 +184,20 @@ function builder(before, { first, rest }, state) {
   return best.fn ? best.fn(first, rest, state) : identifiers(first, state)
 }
 
+class Alternatives {
+  constructor(literal, json, plain) { this.literal = literal; this.json = json; this.plain = plain }
+}
+
 // Wire form of built params: a custom serializer for the param's OID (or for the element OID of
 // an array type) when there is one, else by the JS value.
 function serializeParams(params, types, serializers = defaultSerializers) {
   return params.map((x, i) => {
     if (x == null)
       return null
+    // An array whose type the server infers: postgres.js serializes it by the server's choice, so
+    // Rust picks one of these at Bind: an array literal (array types), JSON (json/jsonb) or '' + x.
+    if (types[i] === 0 && Array.isArray(x))
+      return new Alternatives(serialize(x), JSON.stringify(x), '' + x)
     const own = serializers[types[i]]
     const element = serializers[ARRAY_ELEMENT[types[i]]]
     const out = own ? own(x) : element && Array.isArray(x) ? arrayLiteral(x, element) : serialize(x)
@@ -212,5 +220,6 @@ module.exports = {
   build,
   buildUnsafe,
   serializeParams,
+  Alternatives,
   notTaggedCallError
 }

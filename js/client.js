@@ -95,8 +95,10 @@ class Client {
         w.u8(0); w.i32(-1)
       } else if (typeof v === 'string') {
         w.u8(0); w.str(v)
-      } else {
+      } else if (v instanceof Uint8Array) {
         w.u8(1); w.bytes(v)
+      } else { // build.js Alternatives: the server's parameter type picks one
+        w.u8(2); w.str(v.literal); w.str(v.json); w.str(v.plain)
       }
     }
     if (q.flags & FLAG_CURSOR) w.u32(q.cursor)

@@ -21,7 +21,10 @@ pub enum ConfigErrorKind {
 /// A server error (ErrorResponse), field for field.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DbError {
+    /// `V`: the severity, never localized (`ERROR`, `NOTICE`, ...).
     pub severity: String,
+    /// `S`: the severity in the server's language (postgres.js's `severity_local`).
+    pub severity_local: String,
     pub code: String,
     pub message: String,
     pub detail: Option<String>,
@@ -87,6 +90,7 @@ impl Error {
             Error::Db(e) => {
                 let mut m = Map::new();
                 m.insert("type".into(), "PostgresError".into());
+                m.insert("severity_local".into(), e.severity_local.clone().into());
                 m.insert("severity".into(), e.severity.clone().into());
                 m.insert("code".into(), e.code.clone().into());
                 m.insert("message".into(), e.message.clone().into());
@@ -127,7 +131,8 @@ impl std::error::Error for Error {}
 impl From<&tokio_postgres::error::DbError> for DbError {
     fn from(e: &tokio_postgres::error::DbError) -> Self {
         DbError {
-            severity: e.severity().to_string(),
+            severity: e.parsed_severity().map_or_else(|| e.severity().to_string(), |s| s.to_string()),
+            severity_local: e.severity().to_string(),
             code: e.code().code().to_string(),
             message: e.message().to_string(),
             detail: e.detail().map(str::to_string),

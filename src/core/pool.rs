@@ -675,14 +675,19 @@ fn param_type(oid: u32) -> Type {
 struct Wire<'a>(&'a Param);
 
 impl ToSql for Wire<'_> {
-    fn to_sql(&self, _: &Type, out: &mut bytes::BytesMut) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match &self.0.value {
-            None => Ok(tokio_postgres::types::IsNull::Yes),
-            Some(v) => {
-                out.extend_from_slice(v);
-                Ok(tokio_postgres::types::IsNull::No)
-            }
-        }
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let value = match (&self.0.value, &self.0.alternatives) {
+            (None, _) => return Ok(tokio_postgres::types::IsNull::Yes),
+            // An untyped JS array, serialized by the type the server inferred (as postgres.js does).
+            (Some(literal), Some(alt)) => match ty.kind() {
+                Kind::Array(_) => literal,
+                _ if *ty == Type::JSON || *ty == Type::JSONB => &alt[0],
+                _ => &alt[1],
+            },
+            (Some(v), None) => v,
+        };
+        out.extend_from_slice(value);
+        Ok(tokio_postgres::types::IsNull::No)
     }
     fn accepts(_: &Type) -> bool {
         true

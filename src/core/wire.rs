@@ -35,7 +35,11 @@ pub const KIND_PARAMETERS: u8 = 6;
 pub struct Param {
     pub oid: u32,
     pub binary: bool,
+    /// The text (or binary) value; for an untyped JS array, its array literal.
     pub value: Option<Vec<u8>>,
+    /// An untyped JS array's other forms, chosen by the type the server infers (as postgres.js
+    /// serializes by it): `[JSON.stringify(x), '' + x]` for json/jsonb and scalar types.
+    pub alternatives: Option<Box<[Vec<u8>; 2]>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,10 +98,19 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
         let mut params = Vec::with_capacity(n);
         for _ in 0..n {
             let oid = r.u32()?;
-            let binary = r.u8()? == 1;
+            let kind = r.u8()?;
             let len = r.u32()? as i32;
             let value = if len < 0 { None } else { Some(r.take(len as usize)?.to_vec()) };
-            params.push(Param { oid, binary, value });
+            let alternatives = if kind == 2 {
+                let mut text = || -> Result<Vec<u8>> {
+                    let n = r.u32()? as usize;
+                    Ok(r.take(n)?.to_vec())
+                };
+                Some(Box::new([text()?, text()?]))
+            } else {
+                None
+            };
+            params.push(Param { oid, binary: kind == 1, value, alternatives });
         }
         let batch = if flags & FLAG_CURSOR != 0 { r.u32()?.max(1) } else { 0 };
         jobs.push(Job { id, conn, flags, sql, params, batch });
@@ -258,7 +271,7 @@ mod tests {
         b.push(1);
         b.extend_from_slice(&(-1i32).to_le_bytes());
         let jobs = parse_batch(&b).unwrap();
-        assert_eq!(jobs, vec![Job { id: 7, conn: 0, flags: 1, sql: "select 1".into(), params: vec![Param { oid: 0, binary: false, value: Some(b"x".to_vec()) }, Param { oid: 17, binary: true, value: None }], batch: 0 }]);
+        assert_eq!(jobs, vec![Job { id: 7, conn: 0, flags: 1, sql: "select 1".into(), params: vec![Param { oid: 0, binary: false, value: Some(b"x".to_vec()), alternatives: None }, Param { oid: 17, binary: true, value: None, alternatives: None }], batch: 0 }]);
         for cut in 1..b.len() {
             assert!(parse_batch(&b[..cut]).is_err(), "truncated at {cut}");
         }
