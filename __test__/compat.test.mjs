@@ -645,12 +645,7 @@ group('connector', [
 // ---------------------------------------------------------------------------------------------------
 // Known gaps, by full test name: remove a line once the case passes.
 const todo = {
-  'build: sql.unsafe with several statements gives an array of Results': 'mismatch: several statements run over the simple protocol, whose column types tokio-postgres does not expose: every value is text',
-  'build: sql.file with several statements': 'mismatch: several statements run over the simple protocol, whose column types tokio-postgres does not expose: every value is text',
   // not implemented
-  'query: .simple() with several statements': 'not implemented: simple() types (ours: every column text, type 25)',
-  'query: .simple() with one statement': 'not implemented: simple() types (ours: every column text, type 25)',
-  'query: .simple() with DML and a select': 'not implemented: simple() types (ours: every column text, type 25)',
   'query: .cancel() a running query rejects it with 57014': 'not implemented: query.cancel()',
   'query: .cancel() before it runs rejects it with 57014': 'not implemented: query.cancel()',
   'result: result.state holds the backend pid and secret': 'not implemented: result.state is null (postgres.js: { pid, secret } of the backend)',

@@ -804,51 +804,76 @@ fn encoding_of(e: u8) -> Encoding {
 }
 
 /// The simple-query protocol: several statements, text results (types unknown: all strings).
+/// One statement's outcome in a simple-protocol script.
+struct SimpleResult {
+    columns: Option<Vec<String>>,
+    rows: Vec<Vec<Option<String>>>,
+    count: u64,
+}
+
+/// Several statements over the simple protocol (values in text). tokio-postgres does not expose the
+/// RowDescription's types there, so once the script ran, each statement that returned rows is
+/// described (Parse/Describe, never executed) for its column types; where that fails (e.g. a table
+/// the script dropped) the columns stay `text`.
 async fn run_simple(client: &Client, sink: &Sink, job: Job) {
     use tokio_postgres::SimpleQueryMessage as M;
     let mut w = FrameWriter::new(job.id);
     let result: Result<()> = async {
         let stream = client.simple_query_raw(&job.sql).await?;
         let mut stream = std::pin::pin!(stream);
-        let statements = split_statements(&job.sql);
-        let mut idx = 0;
-        let mut described = false;
+        let mut results: Vec<SimpleResult> = Vec::new();
+        let mut current = SimpleResult { columns: None, rows: Vec::new(), count: 0 };
         while let Some(m) = stream.try_next().await? {
             match m {
-                M::RowDescription(cols) => {
-                    let meta: Vec<_> = cols.iter().map(|c| (c.name().to_string(), 25u32, 0u32, 0i16, Encoding::Text as u8)).collect();
-                    w.columns(&meta, &[]);
-                    described = true;
-                }
-                M::Row(row) => {
-                    w.row();
-                    for i in 0..row.len() {
-                        match row.try_get(i)? {
-                            None => w.null(),
-                            Some(v) => {
-                                let _ = w.value_with::<()>(|out| {
-                                    out.extend_from_slice(v.as_bytes());
-                                    Ok(())
-                                });
-                            }
-                        }
-                    }
-                    if w.buf.len() >= CHUNK_BYTES {
-                        sink.push(&w.take());
-                    }
-                }
+                M::RowDescription(cols) => current.columns = Some(cols.iter().map(|c| c.name().to_string()).collect()),
+                M::Row(row) => current.rows.push((0..row.len()).map(|i| row.try_get(i).map(|v| v.map(str::to_string))).collect::<std::result::Result<_, _>>()?),
                 M::CommandComplete(n) => {
-                    let sql = statements.get(idx).map(String::as_str).unwrap_or("");
-                    let (command, counted) = command_of(sql);
-                    if !described {
-                        w.columns(&[], &[]);
-                    }
-                    w.done(if counted { Some(n) } else { None }, false, &command);
-                    described = false;
-                    idx += 1;
+                    current.count = n;
+                    results.push(std::mem::replace(&mut current, SimpleResult { columns: None, rows: Vec::new(), count: 0 }));
                 }
                 _ => {}
             }
+        }
+        let statements = split_statements(&job.sql);
+        for (idx, r) in results.into_iter().enumerate() {
+            let sql = statements.get(idx).map(String::as_str).unwrap_or("");
+            let meta: Vec<(String, u32, u32, i16, u8)> = match &r.columns {
+                None => Vec::new(),
+                Some(names) => {
+                    let described = client.prepare(sql).await.ok().filter(|s| s.columns().len() == names.len());
+                    names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, name)| {
+                            let (oid, table, number) = described.as_ref().map_or((25, 0, 0), |s| {
+                                let c = &s.columns()[i];
+                                (c.type_().oid(), c.table_oid().unwrap_or(0), c.column_id().unwrap_or(0))
+                            });
+                            (name.clone(), oid, table, number, Encoding::Text as u8)
+                        })
+                        .collect()
+                }
+            };
+            w.columns(&meta, &[]);
+            for row in &r.rows {
+                w.row();
+                for v in row {
+                    match v {
+                        None => w.null(),
+                        Some(v) => {
+                            let _ = w.value_with::<()>(|out| {
+                                out.extend_from_slice(v.as_bytes());
+                                Ok(())
+                            });
+                        }
+                    }
+                }
+                if w.buf.len() >= CHUNK_BYTES {
+                    sink.push(&w.take());
+                }
+            }
+            let (command, counted) = command_of(sql);
+            w.done(if counted { Some(r.count) } else { None }, false, &command);
         }
         w.done(None, true, "");
         Ok(())
@@ -860,8 +885,8 @@ async fn run_simple(client: &Client, sink: &Sink, job: Job) {
     sink.push(&w.take());
 }
 
-/// Splits a script at top-level semicolons (quotes, comments and dollar quotes respected); used
-/// only to name each statement's command.
+/// Splits a script at top-level semicolons (quotes, comments and dollar quotes respected); used to
+/// name each statement's command and to describe its columns.
 fn split_statements(sql: &str) -> Vec<String> {
     let b = sql.as_bytes();
     let mut out = Vec::new();
