@@ -43,6 +43,11 @@ export declare class NativePool {
   /** Ends cursor `id` early. */
   cursorClose(id: number): void
   reserve(): Promise<number>
+  /**
+   * `query.cancel()` of submitted query `id`: resolves once a CancelRequest was sent (or at once
+   * when the query was not sent yet; it then fails with 57014).
+   */
+  cancel(id: number): Promise<void>
   release(id: number): void
   /** Ends the pool: waits up to `timeoutSecs` (forever when absent) for running queries. */
   end(timeoutSecs?: number | undefined | null): Promise<void>

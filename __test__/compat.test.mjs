@@ -645,10 +645,6 @@ group('connector', [
 // ---------------------------------------------------------------------------------------------------
 // Known gaps, by full test name: remove a line once the case passes.
 const todo = {
-  // not implemented
-  'query: .cancel() a running query rejects it with 57014': 'not implemented: query.cancel()',
-  'query: .cancel() before it runs rejects it with 57014': 'not implemented: query.cancel()',
-  'result: result.state holds the backend pid and secret': 'not implemented: result.state is null (postgres.js: { pid, secret } of the backend)',
   'options: onparameter: startup parameters and a later SET': 'not implemented: onparameter is not called for ParameterStatus after startup (SET datestyle)',
   // mismatches
   'result type: regclass and regtype are strings': 'mismatch: reg* values are binary OIDs whose names need a catalog lookup: ours gives the OID number (\'1259\', \'23\'; \'-\' for 0), postgres.js the name (\'pg_class\', \'integer\')',

@@ -119,3 +119,32 @@ test('OCC retry re-runs the whole transaction with backoff and logs like the off
   assert.equal(lib.isOCCError({ code: '23505' }), false)
   assert.equal(lib.isOCCError(null), false)
 })
+
+test('cancel(): a query pipelined behind another is cancelled when its turn comes; the one ahead is untouched', async () => {
+  const one = connect({ max: 1 })
+  try {
+    await one`select 1`
+    const ahead = one`select pg_sleep(0.4) as a, 'ahead' as s`.execute()
+    const behind = one`select pg_sleep(5) as b`.execute()
+    await new Promise(r => setTimeout(r, 100))
+    const t0 = Date.now()
+    await behind.cancel()
+    const [first, second] = await Promise.allSettled([ahead, behind])
+    assert.equal(first.status, 'fulfilled')
+    assert.equal(first.value[0].s, 'ahead')
+    assert.equal(second.reason.code, '57014')
+    assert.equal(second.reason.constructor.name, 'PostgresError', 'the server cancelled it (it was sent)')
+    assert.ok(Date.now() - t0 < 2500, `cancelled promptly: ${Date.now() - t0} ms`)
+    // The connection is fine afterwards, and cancelling a finished query does nothing.
+    const done = one`select 2 as x`
+    assert.equal((await done)[0].x, 2)
+    await done.cancel()
+    assert.equal((await one`select 3 as x`)[0].x, 3)
+    // result.state is the backend's pid and secret key.
+    const r = await one`select pg_backend_pid() as pid`
+    assert.equal(r.state.pid, r[0].pid)
+    assert.equal(typeof r.state.secret, 'number')
+  } finally {
+    await one.end()
+  }
+})

@@ -248,15 +248,18 @@ class Client {
   done(id, q, buf, p) {
     const count = buf.readDoubleLE(p)
     const last = buf[p + 8] === 1
-    const len = buf.readUInt32LE(p + 9)
-    const command = buf.toString('utf8', p + 13, p + 13 + len)
+    const pid = buf.readInt32LE(p + 9), secret = buf.readInt32LE(p + 13)
+    const len = buf.readUInt32LE(p + 17)
+    const command = buf.toString('utf8', p + 21, p + 21 + len)
     const result = q.current
+    const state = pid || secret ? { pid, secret } : null
     if (!last || q.results) {
       // simple(): one Result per statement.
       if (!last) {
         result.count = Number.isNaN(count) ? null : count
         result.command = command || null
         result.columns = result.columns || []
+        result.state = state
         ;(q.results || (q.results = [])).push(result)
         q.current = new Result()
         return
@@ -268,7 +271,7 @@ class Client {
     result.count = Number.isNaN(count) ? null : count
     result.command = command || null
     result.columns = result.columns || []
-    result.state = null
+    result.state = state
     q.resolve(q.describe ? { ...result.statement, name: '' } : result)
   }
 

@@ -3,7 +3,7 @@
 // `.execute()`d); it is also a fragment when nested in another template.
 
 const { FRAGMENT } = require('./build.js')
-const { notTaggedCallError } = require('./errors.js')
+const { notTaggedCallError, genericError } = require('./errors.js')
 const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR } = require('./client.js')
 
 class Query extends Promise {
@@ -35,6 +35,18 @@ class Query extends Promise {
   }
 
   execute() { this.handle(); return this }
+
+  // As postgres.js: a query not sent yet is dropped and rejects with 57014; a running one gets a
+  // CancelRequest (the server then fails it with 57014); resolves once that was sent.
+  cancel() {
+    const state = this._state
+    if (state.cancel) return state.cancel()
+    if (state.cancelled) return Promise.resolve()
+    state.cancelled = true
+    state.started = true
+    this._reject(genericError('57014', 'canceling statement due to user request'))
+    return Promise.resolve()
+  }
 
   // Rows are handed to fn(row, result) as they arrive; resolves to an empty Result with count/command.
   forEach(fn) {

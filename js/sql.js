@@ -97,6 +97,7 @@ function createSql(native, url, options) {
 
   function makeSql(conn, onError) {
     const run = query => {
+      if (query._state.cancelled) return
       let built
       try {
         built = query.unsafe !== undefined
@@ -160,6 +161,7 @@ function createSql(native, url, options) {
         // A cursor holds its connection between batches: it gets one of its own.
         if (!conn) {
           return reserveConnection().then(c => {
+            if (state.cancelled) return pool.release(c)
             q.conn = c
             release = () => { release = null; pool.release(c) }
             client.enqueue(q)
@@ -167,6 +169,7 @@ function createSql(native, url, options) {
         }
       }
       client.enqueue(q)
+      state.cancel = () => client.pending.has(q.id) ? pool.cancel(q.id).catch(() => {}) : Promise.resolve()
     }
 
     function sql(strings, ...args) {

@@ -109,6 +109,14 @@ impl NativePool {
         self.pool.reserve().await.map_err(to_napi)
     }
 
+    /// `query.cancel()` of submitted query `id`: resolves once a CancelRequest was sent (or at once
+    /// when the query was not sent yet; it then fails with 57014).
+    #[napi]
+    pub async fn cancel(&self, id: u32) -> napi::Result<()> {
+        self.pool.cancel(id).await;
+        Ok(())
+    }
+
     #[napi]
     pub fn release(&self, id: u32) {
         self.pool.release(id)

@@ -50,6 +50,9 @@ pub enum Error {
     /// A connection-level failure with a postgres.js code: `CONNECTION_CLOSED`, `CONNECTION_ENDED`,
     /// `CONNECTION_DESTROYED`, `CONNECT_TIMEOUT`, `CONNECTION_REFUSED`, `TLS_ERROR`, ...
     Connection { code: &'static str, message: String },
+    /// A client-side error with a code, shaped like postgres.js's `Errors.generic`: the message is
+    /// `'<code>: <text>'` (e.g. `57014` for a query cancelled before it was sent).
+    Generic { code: &'static str, message: String },
     /// Credentials could not be resolved or a token could not be made.
     Credentials(String),
     /// Anything else (protocol violations, unsupported values, internal faults).
@@ -111,6 +114,7 @@ impl Error {
             }
             Error::Connection { code, message } => json!({ "type": "ConnectionError", "code": code, "message": message }),
             Error::Credentials(message) => json!({ "type": "CredentialsError", "code": "CREDENTIALS_ERROR", "message": message }),
+            Error::Generic { code, message } => json!({ "type": "Error", "code": code, "message": format!("{code}: {message}") }),
             Error::Other(message) => json!({ "type": "Error", "message": message }),
         }
     }
@@ -122,6 +126,7 @@ impl fmt::Display for Error {
             Error::Config { message, .. } | Error::Credentials(message) | Error::Other(message) => f.write_str(message),
             Error::Db(e) => write!(f, "{} ({})", e.message, e.code),
             Error::Connection { code, message } => write!(f, "{message} ({code})"),
+            Error::Generic { code, message } => write!(f, "{code}: {message}"),
         }
     }
 }

@@ -91,6 +91,11 @@ struct Conn {
     /// No new work is given to a retiring connection; it closes when its work is done.
     retiring: AtomicBool,
     open: AtomicBool,
+    /// Queries sent and not finished, in send order (seq → job id). One that failed because the
+    /// connection died stays listed, so the oldest of them is the only one that may have run.
+    outstanding: Arc<Mutex<std::collections::BTreeMap<u64, u32>>>,
+    /// For `query.cancel()`: the session's cancel token, once connected.
+    cancel_token: std::sync::OnceLock<tokio_postgres::CancelToken>,
 }
 
 #[derive(Default)]
@@ -127,6 +132,10 @@ struct Inner {
     destroy: tokio::sync::watch::Sender<bool>,
     /// Open cursors: a permit lets the next batch of rows through.
     cursors: Mutex<HashMap<u32, Arc<Semaphore>>>,
+    /// Jobs `cancel()`ed whose CancelRequest is not sent yet (they wait to be the one running), and
+    /// whether there are any (so the hot path only reads an atomic).
+    cancelled: Mutex<std::collections::HashSet<u32>>,
+    any_cancelled: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -139,7 +148,7 @@ impl Pool {
         let connector = transport::connector(&cfg)?;
         let signer = TokenSigner::new(&cfg.host, &cfg.region, cfg.token_duration_secs);
         let (destroy, _) = tokio::sync::watch::channel(false);
-        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink: Arc::new(Sink::default()), state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()) }) })
+        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink: Arc::new(Sink::default()), state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()), cancelled: Mutex::default(), any_cancelled: AtomicBool::new(false) }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -155,6 +164,21 @@ impl Pool {
         let mut st = lock(&self.inner.state);
         for job in jobs {
             dispatch(&self.inner, &mut st, job);
+        }
+    }
+
+    /// `query.cancel()`: a query not sent yet never runs (it fails with 57014); a running one gets a
+    /// CancelRequest (resolves once it was sent); one pipelined behind another is cancelled when
+    /// its turn comes.
+    pub async fn cancel(&self, id: u32) {
+        let inner = &self.inner;
+        lock(&inner.cancelled).insert(id);
+        inner.any_cancelled.store(true, Ordering::SeqCst);
+        let conns = lock(&inner.state).conns.clone();
+        for c in conns {
+            if let Some(sending) = cancel_if_running(inner, &c) {
+                let _ = sending.await;
+            }
         }
     }
 
@@ -326,7 +350,7 @@ fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
     let (tx, rx) = mpsc::unbounded_channel();
     let id = st.next_id;
     st.next_id = st.next_id.wrapping_add(1).max(1);
-    let c = Arc::new(Conn { id, tx, inflight: AtomicUsize::new(0), reserved: AtomicBool::new(false), retiring: AtomicBool::new(false), open: AtomicBool::new(false) });
+    let c = Arc::new(Conn { id, tx, inflight: AtomicUsize::new(0), reserved: AtomicBool::new(false), retiring: AtomicBool::new(false), open: AtomicBool::new(false), outstanding: Arc::default(), cancel_token: std::sync::OnceLock::new() });
     st.conns.push(c.clone());
     tokio::spawn(run_conn(inner.clone(), c.clone(), rx));
     c
@@ -414,9 +438,8 @@ struct Session {
     client: Arc<Client>,
     /// Prepared statements by SQL text, then by parameter type OIDs (looked up without allocating).
     cache: HashMap<String, Vec<(Vec<u32>, Statement)>>,
-    /// Queries sent and not finished, in send order. One that failed because the connection died
-    /// stays listed, so the oldest of them is the only one that may have run.
-    outstanding: Arc<Mutex<std::collections::BTreeSet<u64>>>,
+    /// The backend's process id and secret key (`result.state`).
+    key: (i32, i32),
     ended_by_server: Arc<std::sync::atomic::AtomicBool>,
     next_seq: u64,
 }
@@ -434,7 +457,9 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     c.open.store(true, Ordering::SeqCst);
     let created = Instant::now();
     let max_age = lifetime(&inner.cfg);
-    let mut session = Session { client: Arc::new(client), cache: HashMap::new(), outstanding: Arc::default(), ended_by_server, next_seq: 0 };
+    let key = transport::backend_key(&client).await.unwrap_or((0, 0));
+    let _ = c.cancel_token.set(client.cancel_token());
+    let mut session = Session { client: Arc::new(client), cache: HashMap::new(), key, ended_by_server, next_seq: 0 };
     let mut running: Running = FuturesUnordered::new();
     let mut retry: Vec<Job> = Vec::new();
     let mut last_active = Instant::now();
@@ -556,14 +581,30 @@ fn job_finished(inner: &Arc<Inner>, c: &Arc<Conn>) {
 /// is returned to run concurrently with later queries.
 async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, retry: &mut Vec<Job>, c: &Arc<Conn>, job: Job) -> Option<RunFuture> {
     let sink = inner.sink.clone();
+    if inner.any_cancelled.load(Ordering::SeqCst) && lock(&inner.cancelled).remove(&job.id) {
+        // Cancelled before it was sent: it never runs (postgres.js's generic 57014).
+        fail(&sink, job.id, &Error::Generic { code: "57014", message: "canceling statement due to user request".into() });
+        job_finished(inner, c);
+        return None;
+    }
+    let key = s.key;
     let text = job.has(FLAG_TEXT);
     if job.has(FLAG_SIMPLE) {
         let client = s.client.clone();
+        let (owner, conn) = (inner.clone(), c.clone());
+        let seq = s.next_seq;
+        s.next_seq += 1;
+        lock(&c.outstanding).insert(seq, job.id);
         let fut: RunFuture = Box::pin(async move {
-            run_simple(&client, &sink, job).await;
+            let id = job.id;
+            run_simple(&client, &sink, job, key).await;
+            lock(&conn.outstanding).remove(&seq);
+            after_cancellable(&owner, &conn, id);
             None
         });
-        return started(inner, c, fut, retry);
+        let fut = started(inner, c, fut, retry);
+        cancel_if_running(inner, c);
+        return fut;
     }
     let stmt = if job.has(FLAG_PREPARE) || job.has(FLAG_DESCRIBE) {
         let same_types = |oids: &[u32]| oids.len() == job.params.len() && oids.iter().zip(&job.params).all(|(o, p)| *o == p.oid);
@@ -618,17 +659,20 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
         sem
     });
     let owner = inner.clone();
+    let conn = c.clone();
     let seq = s.next_seq;
     s.next_seq += 1;
-    let outstanding = s.outstanding.clone();
-    lock(&outstanding).insert(seq);
+    let outstanding = c.outstanding.clone();
+    lock(&outstanding).insert(seq, job.id);
     let ended_by_server = s.ended_by_server.clone();
     let fut: RunFuture = Box::pin(async move {
         let mut w = FrameWriter::new(job.id);
+        w.state = key;
         let result = run_extended(&client, &sink, &mut w, &job, stmt, text, &owner.opts.text_oids, cursor.as_deref()).await;
         if result.is_ok() {
             lock(&outstanding).remove(&seq);
         }
+        after_cancellable(&owner, &conn, job.id);
         if cursor.is_some() {
             lock(&owner.cursors).remove(&job.id);
         }
@@ -638,7 +682,7 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
             if matches!(e, Error::Connection { code: "CONNECTION_CLOSED", .. }) {
                 // After a FATAL the server sent unasked (idle session closed), nothing sent ran.
                 let unasked = !e.is_server_fatal() && ended_by_server.load(Ordering::SeqCst);
-                let behind = unasked || lock(&outstanding).first() != Some(&seq);
+                let behind = unasked || lock(&outstanding).first_key_value().map(|(k, _)| *k) != Some(seq);
                 if behind && job.conn == 0 && !w.flushed() && !job.has(FLAG_CURSOR) {
                     return Some(job);
                 }
@@ -650,7 +694,47 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
         sink.push(&w.take());
         None
     });
-    started(inner, c, fut, retry)
+    let fut = started(inner, c, fut, retry);
+    cancel_if_running(inner, c);
+    fut
+}
+
+/// After a query on `c` finished: forget a cancel that came too late, and cancel the next query
+/// if it was cancelled while waiting behind this one.
+fn after_cancellable(inner: &Arc<Inner>, c: &Arc<Conn>, id: u32) {
+    if inner.any_cancelled.load(Ordering::SeqCst) {
+        let mut cancelled = lock(&inner.cancelled);
+        cancelled.remove(&id);
+        if cancelled.is_empty() {
+            inner.any_cancelled.store(false, Ordering::SeqCst);
+        }
+        drop(cancelled);
+        cancel_if_running(inner, c);
+    }
+}
+
+/// Sends a CancelRequest when the query `c` is running now (its oldest outstanding one) was
+/// cancelled. Returns the sending task. A query pipelined behind it waits until it runs: a
+/// CancelRequest cancels whatever the backend runs at that moment.
+fn cancel_if_running(inner: &Arc<Inner>, c: &Arc<Conn>) -> Option<tokio::task::JoinHandle<()>> {
+    if !inner.any_cancelled.load(Ordering::SeqCst) {
+        return None;
+    }
+    let first = lock(&c.outstanding).first_key_value().map(|(_, id)| *id)?;
+    let mut cancelled = lock(&inner.cancelled);
+    if !cancelled.remove(&first) {
+        return None;
+    }
+    if cancelled.is_empty() {
+        inner.any_cancelled.store(false, Ordering::SeqCst);
+    }
+    drop(cancelled);
+    let token = c.cancel_token.get()?.clone();
+    let inner = inner.clone();
+    Some(tokio::spawn(async move {
+        // Best effort, as in postgres.js: the query then fails with the server's 57014.
+        let _ = transport::cancel(&inner.cfg, &inner.connector, &token).await;
+    }))
 }
 
 /// Polls once, which sends the request now (in order); returns the future if it is still pending.
@@ -815,9 +899,10 @@ struct SimpleResult {
 /// RowDescription's types there, so once the script ran, each statement that returned rows is
 /// described (Parse/Describe, never executed) for its column types; where that fails (e.g. a table
 /// the script dropped) the columns stay `text`.
-async fn run_simple(client: &Client, sink: &Sink, job: Job) {
+async fn run_simple(client: &Client, sink: &Sink, job: Job, key: (i32, i32)) {
     use tokio_postgres::SimpleQueryMessage as M;
     let mut w = FrameWriter::new(job.id);
+    w.state = key;
     let result: Result<()> = async {
         let stream = client.simple_query_raw(&job.sql).await?;
         let mut stream = std::pin::pin!(stream);

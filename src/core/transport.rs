@@ -151,6 +151,81 @@ pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_not
     Ok(Session { client, closed: rx, parameters, ended_by_server, task })
 }
 
+/// The session's backend process id and secret key (postgres.js's `result.state`). tokio-postgres
+/// keeps them private; its `CancelToken` writes them in a CancelRequest, so that request is written
+/// into memory (through a pass-through "TLS" when the session negotiated TLS) and read back. Nothing
+/// goes to the network.
+pub async fn backend_key(client: &Client) -> Option<(i32, i32)> {
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    let (ours, mut theirs) = tokio::io::duplex(64);
+    let token = client.cancel_token();
+    let write = token.cancel_query_raw(ours, PassThrough);
+    let read = async {
+        let mut head = [0u8; 8];
+        theirs.read_exact(&mut head).await.ok()?;
+        if head == SSL_REQUEST {
+            theirs.write_all(b"S").await.ok()?;
+            theirs.read_exact(&mut head).await.ok()?;
+        }
+        let mut key = [0u8; 8];
+        theirs.read_exact(&mut key).await.ok()?;
+        (head[..4] == [0, 0, 0, 16]).then(|| (i32::from_be_bytes([key[0], key[1], key[2], key[3]]), i32::from_be_bytes([key[4], key[5], key[6], key[7]])))
+    };
+    let (_, key) = tokio::join!(write, read);
+    key
+}
+
+/// A "TLS" connector that returns the stream unchanged (only for [`backend_key`]'s in-memory stream).
+struct PassThrough;
+struct Plain<S>(S);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> tokio_postgres::tls::TlsConnect<S> for PassThrough {
+    type Stream = Plain<S>;
+    type Error = std::io::Error;
+    type Future = std::future::Ready<std::io::Result<Plain<S>>>;
+    fn connect(self, stream: S) -> Self::Future {
+        std::future::ready(Ok(Plain(stream)))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> tokio_postgres::tls::TlsStream for Plain<S> {
+    fn channel_binding(&self) -> tokio_postgres::tls::ChannelBinding {
+        tokio_postgres::tls::ChannelBinding::none()
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Plain<S> {
+    fn poll_read(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Plain<S> {
+    fn poll_write(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// Sends a CancelRequest for the session of `token` on a new connection (TCP with the session's
+/// TLS, or a new WebSocket). The server answers nothing; errors only mean it could not be sent.
+pub async fn cancel(cfg: &Config, connector: &Connector, token: &tokio_postgres::CancelToken) -> Result<()> {
+    let sent = match connector {
+        Connector::Tcp(Some(tls)) => token.cancel_query(tls.clone()).await,
+        Connector::Tcp(None) => token.cancel_query(tokio_postgres::NoTls).await,
+        Connector::WebSocket(tls) => {
+            let stream = open_websocket(cfg, tls.as_ref()).await?;
+            token.cancel_query_raw(stream, tokio_postgres::NoTls).await
+        }
+    };
+    sent.map_err(connect_error)
+}
+
 /// Any byte stream the WebSocket can run over (TCP, or TLS over TCP).
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}

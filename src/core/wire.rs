@@ -8,7 +8,7 @@
 //! `u32 id, u8 kind, u32 len, payload`, kinds:
 //! - COLUMNS: `u16 n, n × (u32 len + name, u32 type, u32 table, i16 number, u8 encoding), u16 p, p × u32 param type`
 //! - ROWS: `u32 rows`, then per value `i32 len (-1 = NULL) + bytes` in the column's encoding
-//! - DONE: `f64 count (NaN = null), u8 last, u32 len + command`
+//! - DONE: `f64 count (NaN = null), u8 last, i32 backend pid, i32 backend secret, u32 len + command`
 //! - ERROR: `u32 len + JSON` (see `Error::to_json`)
 //! - NOTICE (id 0): `u32 len + JSON`
 //! - PARAMETERS (id 0): `u32 len + JSON` object of server parameters, once per new connection
@@ -127,11 +127,13 @@ pub struct FrameWriter {
     /// Start of the ROWS frame being filled, and its row count.
     rows_at: Option<usize>,
     rows: u32,
+    /// The backend's process id and secret key, sent with DONE (postgres.js's `result.state`).
+    pub state: (i32, i32),
 }
 
 impl FrameWriter {
     pub fn new(id: u32) -> Self {
-        FrameWriter { id, buf: Vec::with_capacity(256), taken: false, rows_at: None, rows: 0 }
+        FrameWriter { id, buf: Vec::with_capacity(256), taken: false, rows_at: None, rows: 0, state: (0, 0) }
     }
 
     fn begin(&mut self, kind: u8) -> usize {
@@ -213,6 +215,8 @@ impl FrameWriter {
         let at = self.begin(KIND_DONE);
         self.buf.extend_from_slice(&count.map_or(f64::NAN, |c| c as f64).to_le_bytes());
         self.buf.push(u8::from(last));
+        self.buf.extend_from_slice(&self.state.0.to_le_bytes());
+        self.buf.extend_from_slice(&self.state.1.to_le_bytes());
         self.str(command);
         self.end(at);
     }
