@@ -49,6 +49,8 @@ export declare class NativePool {
    */
   cancel(id: number): Promise<void>
   release(id: number): void
+  /** Closes the open connections, keeping the pool usable (`sql.close({ timeout })`). */
+  close(timeoutSecs?: number | undefined | null): Promise<void>
   /** Ends the pool: waits up to `timeoutSecs` (forever when absent) for running queries. */
   end(timeoutSecs?: number | undefined | null): Promise<void>
   stats(): PoolStatsView

@@ -148,3 +148,27 @@ test('cancel(): a query pipelined behind another is cancelled when its turn come
     await one.end()
   }
 })
+
+test('close(): open connections close after their work, the instance stays usable; close({ timeout }) destroys what still runs', async () => {
+  const own = connect({ max: 2 })
+  try {
+    const [{ pid }] = await own`select pg_backend_pid() as pid`
+    const slow = own`select pg_sleep(0.3) as s, pg_backend_pid() as pid`.execute()
+    await new Promise(r => setTimeout(r, 50))
+    await own.close()
+    assert.equal((await slow)[0].s, '', 'a running query finished before its connection closed')
+    const [after] = await own`select pg_backend_pid() as pid`
+    assert.ok(after.pid !== pid && after.pid !== (await slow)[0].pid, 'a new connection after close()')
+    // With a timeout, a query still running then is destroyed.
+    const stuck = own`select pg_sleep(5)`.execute().catch(e => e)
+    await new Promise(r => setTimeout(r, 100))
+    const t0 = Date.now()
+    await own.close({ timeout: 0.2 })
+    const err = await stuck
+    assert.equal(err.code, 'CONNECTION_DESTROYED', String(err))
+    assert.ok(Date.now() - t0 < 2000, `close({ timeout }) returned in ${Date.now() - t0} ms`)
+    assert.equal((await own`select 7 as x`)[0].x, 7)
+  } finally {
+    await own.end()
+  }
+})

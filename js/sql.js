@@ -281,7 +281,13 @@ function createSql(native, url, options) {
     client.decode(pool.pollNow())
     client.rejectAll(timeout === null || timeout === undefined ? 'CONNECTION_ENDED' : 'CONNECTION_DESTROYED')
   }
-  sql.close = sql.end
+  // As postgres.js: the connections close (after their work, or at `timeout` seconds), and the
+  // instance stays usable: later queries open new connections.
+  sql.close = async function close({ timeout = null } = {}) {
+    if (client.ended) return
+    client.flush()
+    await pool.close(timeout === null || timeout === undefined ? undefined : Number(timeout))
+  }
   Object.defineProperty(sql, 'stats', { value: () => ({ ...pool.stats(), occRetries }) })
   return sql
 }

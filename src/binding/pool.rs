@@ -122,6 +122,14 @@ impl NativePool {
         self.pool.release(id)
     }
 
+    /// Closes the open connections, keeping the pool usable (`sql.close({ timeout })`).
+    #[napi]
+    pub async fn close(&self, timeout_secs: Option<f64>) -> napi::Result<()> {
+        let t = timeout_secs.filter(|t| t.is_finite() && *t >= 0.0).map(Duration::from_secs_f64);
+        self.pool.close(t).await;
+        Ok(())
+    }
+
     /// Ends the pool: waits up to `timeoutSecs` (forever when absent) for running queries.
     #[napi]
     pub async fn end(&self, timeout_secs: Option<f64>) -> napi::Result<()> {

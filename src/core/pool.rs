@@ -96,6 +96,10 @@ struct Conn {
     outstanding: Arc<Mutex<std::collections::BTreeMap<u64, u32>>>,
     /// For `query.cancel()`: the session's cancel token, once connected.
     cancel_token: std::sync::OnceLock<tokio_postgres::CancelToken>,
+    /// Wakes the driver to look at `retiring`, `reserved` and `killed` again.
+    wake: Notify,
+    /// `close({ timeout })` ran out of time: leave now, failing what runs with CONNECTION_DESTROYED.
+    killed: AtomicBool,
 }
 
 #[derive(Default)]
@@ -226,6 +230,45 @@ impl Pool {
         if let Some(c) = st.conns.iter().find(|c| c.id == id).cloned() {
             c.reserved.store(false, Ordering::SeqCst);
             on_available(&self.inner, &mut st, &c);
+            c.wake.notify_one();
+        }
+    }
+
+    /// `sql.close({ timeout })`: closes the connections open now (each once its work is done and it
+    /// is released) while the pool stays usable: later queries open new connections. After `timeout`
+    /// the rest are closed at once, their queries failing with CONNECTION_DESTROYED.
+    pub async fn close(&self, timeout: Option<Duration>) {
+        let conns: Vec<Arc<Conn>> = lock(&self.inner.state).conns.clone();
+        for c in &conns {
+            c.retiring.store(true, Ordering::SeqCst);
+            c.wake.notify_one();
+        }
+        let gone = |conns: &[Arc<Conn>]| {
+            let st = lock(&self.inner.state);
+            conns.iter().all(|c| !st.conns.iter().any(|x| x.id == c.id) && !c.open.load(Ordering::SeqCst))
+        };
+        let all_closed = async {
+            loop {
+                let notified = self.inner.idle.notified();
+                if gone(&conns) {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let Some(t) = timeout else { return all_closed.await };
+        if tokio::time::timeout(t, all_closed).await.is_err() {
+            for c in &conns {
+                c.killed.store(true, Ordering::SeqCst);
+                c.wake.notify_one();
+            }
+            loop {
+                let notified = self.inner.idle.notified();
+                if gone(&conns) {
+                    return;
+                }
+                notified.await;
+            }
         }
     }
 
@@ -350,7 +393,7 @@ fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
     let (tx, rx) = mpsc::unbounded_channel();
     let id = st.next_id;
     st.next_id = st.next_id.wrapping_add(1).max(1);
-    let c = Arc::new(Conn { id, tx, inflight: AtomicUsize::new(0), reserved: AtomicBool::new(false), retiring: AtomicBool::new(false), open: AtomicBool::new(false), outstanding: Arc::default(), cancel_token: std::sync::OnceLock::new() });
+    let c = Arc::new(Conn { id, tx, inflight: AtomicUsize::new(0), reserved: AtomicBool::new(false), retiring: AtomicBool::new(false), open: AtomicBool::new(false), outstanding: Arc::default(), cancel_token: std::sync::OnceLock::new(), wake: Notify::new(), killed: AtomicBool::new(false) });
     st.conns.push(c.clone());
     tokio::spawn(run_conn(inner.clone(), c.clone(), rx));
     c
@@ -440,17 +483,17 @@ struct Session {
     cache: HashMap<String, Vec<(Vec<u32>, Statement)>>,
     /// The backend's process id and secret key (`result.state`).
     key: (i32, i32),
+    parameters_now: transport::ParameterReader,
     ended_by_server: Arc<std::sync::atomic::AtomicBool>,
     next_seq: u64,
 }
 
 async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut destroy = inner.destroy.subscribe();
-    let (client, mut closed, ended_by_server, task) = match open(&inner).await {
+    let (client, mut closed, ended_by_server, task, parameters_now) = match open(&inner).await {
         Ok(s) => {
-            let params: serde_json::Map<String, serde_json::Value> = s.parameters.into_iter().map(|(k, v)| (k, v.into())).collect();
-            inner.sink.push(&FrameWriter::json_frame(KIND_PARAMETERS, &serde_json::Value::Object(params).to_string()));
-            (s.client, s.closed, s.ended_by_server, s.task)
+            inner.sink.push(&parameters_frame(s.parameters));
+            (s.client, s.closed, s.ended_by_server, s.task, s.parameters_now)
         }
         Err(e) => return remove_conn(&inner, &c, &mut rx, Some(&e)),
     };
@@ -459,7 +502,7 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     let max_age = lifetime(&inner.cfg);
     let key = transport::backend_key(&client).await.unwrap_or((0, 0));
     let _ = c.cancel_token.set(client.cancel_token());
-    let mut session = Session { client: Arc::new(client), cache: HashMap::new(), key, ended_by_server, next_seq: 0 };
+    let mut session = Session { client: Arc::new(client), cache: HashMap::new(), key, ended_by_server, parameters_now, next_seq: 0 };
     let mut running: Running = FuturesUnordered::new();
     let mut retry: Vec<Job> = Vec::new();
     let mut last_active = Instant::now();
@@ -467,8 +510,17 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     // Set when the server or the network ended the session, or it failed its heartbeat.
     let mut unexpected = false;
     loop {
+        if c.killed.load(Ordering::SeqCst) {
+            break;
+        }
         let idle = running.is_empty();
-        let deadline = next_deadline(&inner.cfg, created, max_age, last_active, idle, c.reserved.load(Ordering::SeqCst));
+        let reserved = c.reserved.load(Ordering::SeqCst);
+        // A retiring connection gets no new work; it closes once its work is done (and it is released).
+        let retiring = c.retiring.load(Ordering::SeqCst);
+        if retiring && idle && !reserved && c.inflight.load(Ordering::SeqCst) == 0 {
+            break;
+        }
+        let deadline = if retiring { None } else { next_deadline(&inner.cfg, created, max_age, last_active, idle, reserved) };
         tokio::select! {
             biased;
             _ = destroy.changed() => break,
@@ -501,17 +553,20 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
                 }
                 None => break,
             },
-            _ = sleep_until(deadline) => {
-                // Idle past idle_timeout, or older than max_lifetime: retire when no work is left.
-                c.retiring.store(true, Ordering::SeqCst);
-                if running.is_empty() && c.inflight.load(Ordering::SeqCst) == 0 {
-                    break;
-                }
-            }
+            _ = c.wake.notified() => {}
+            // Idle past idle_timeout, or older than max_lifetime: retire when no work is left.
+            _ = sleep_until(deadline) => c.retiring.store(true, Ordering::SeqCst),
         }
     }
     // Leaving: queries still running fail as the client is dropped (or were destroyed by end()).
-    let destroyed = *destroy.borrow();
+    let killed = c.killed.load(Ordering::SeqCst);
+    let destroyed = *destroy.borrow() || killed;
+    if killed {
+        let ids: Vec<u32> = lock(&c.outstanding).values().copied().collect();
+        for id in ids {
+            fail(&inner.sink, id, &Error::connection("CONNECTION_DESTROYED", "write CONNECTION_DESTROYED"));
+        }
+    }
     if unexpected && !destroyed {
         if let Some(f) = &inner.opts.on_close {
             f(c.id);
@@ -595,9 +650,10 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
         let seq = s.next_seq;
         s.next_seq += 1;
         lock(&c.outstanding).insert(seq, job.id);
+        let parameters_now = s.parameters_now.clone();
         let fut: RunFuture = Box::pin(async move {
             let id = job.id;
-            run_simple(&client, &sink, job, key).await;
+            run_simple(&client, &sink, &conn, job, key, &parameters_now).await;
             lock(&conn.outstanding).remove(&seq);
             after_cancellable(&owner, &conn, id);
             None
@@ -665,6 +721,7 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
     let outstanding = c.outstanding.clone();
     lock(&outstanding).insert(seq, job.id);
     let ended_by_server = s.ended_by_server.clone();
+    let parameters_now = may_change_parameters(&job.sql).then(|| s.parameters_now.clone());
     let fut: RunFuture = Box::pin(async move {
         let mut w = FrameWriter::new(job.id);
         w.state = key;
@@ -680,6 +737,9 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
             // On a dead connection only the oldest unfinished query can have run; a pool query behind
             // it that delivered nothing yet is safe to run again elsewhere.
             if matches!(e, Error::Connection { code: "CONNECTION_CLOSED", .. }) {
+                // Before the error reaches the user: a release() + reserve() right after it must not
+                // get this connection again.
+                conn.retiring.store(true, Ordering::SeqCst);
                 // After a FATAL the server sent unasked (idle session closed), nothing sent ran.
                 let unasked = !e.is_server_fatal() && ended_by_server.load(Ordering::SeqCst);
                 let behind = unasked || lock(&outstanding).first_key_value().map(|(k, _)| *k) != Some(seq);
@@ -690,6 +750,9 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
                 lock(&outstanding).remove(&seq);
             }
             w.error(&e);
+        } else if let Some(read) = parameters_now {
+            // Before DONE, so onparameter has run when the SET resolves (as in postgres.js).
+            sink.push(&parameters_frame(read()));
         }
         sink.push(&w.take());
         None
@@ -899,7 +962,7 @@ struct SimpleResult {
 /// RowDescription's types there, so once the script ran, each statement that returned rows is
 /// described (Parse/Describe, never executed) for its column types; where that fails (e.g. a table
 /// the script dropped) the columns stay `text`.
-async fn run_simple(client: &Client, sink: &Sink, job: Job, key: (i32, i32)) {
+async fn run_simple(client: &Client, sink: &Sink, conn: &Conn, job: Job, key: (i32, i32), parameters_now: &transport::ParameterReader) {
     use tokio_postgres::SimpleQueryMessage as M;
     let mut w = FrameWriter::new(job.id);
     w.state = key;
@@ -964,10 +1027,29 @@ async fn run_simple(client: &Client, sink: &Sink, job: Job, key: (i32, i32)) {
         Ok(())
     }
     .await;
-    if let Err(e) = result {
-        w.error(&e);
+    match result {
+        Err(e) => {
+            if matches!(e, Error::Connection { code: "CONNECTION_CLOSED", .. }) {
+                conn.retiring.store(true, Ordering::SeqCst);
+            }
+            w.error(&e)
+        }
+        Ok(()) => sink.push(&parameters_frame(parameters_now())),
     }
     sink.push(&w.take());
+}
+
+/// The reported parameters as a PARAMETERS frame (the facade calls `onparameter` for changes).
+fn parameters_frame(params: Vec<(String, String)>) -> Vec<u8> {
+    let map: serde_json::Map<String, serde_json::Value> = params.into_iter().map(|(k, v)| (k, v.into())).collect();
+    FrameWriter::json_frame(KIND_PARAMETERS, &serde_json::Value::Object(map).to_string())
+}
+
+/// Whether a statement can change reported parameters (SET, RESET, DISCARD, or a transaction end
+/// that reverts SET LOCAL). Only the first word is looked at, without allocating.
+fn may_change_parameters(sql: &str) -> bool {
+    let word: &str = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    ["set", "reset", "discard", "commit", "rollback", "end", "abort"].iter().any(|k| word.eq_ignore_ascii_case(k))
 }
 
 /// Splits a script at top-level semicolons (quotes, comments and dollar quotes respected); used to

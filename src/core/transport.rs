@@ -96,6 +96,36 @@ pub struct Session {
     pub ended_by_server: Arc<std::sync::atomic::AtomicBool>,
     /// The connection task: aborting it drops the socket at once (a peer that stopped answering).
     pub task: tokio::task::AbortHandle,
+    /// The reported parameters now (they change with SET, RESET, ... through ParameterStatus).
+    pub parameters_now: ParameterReader,
+}
+
+/// Reads the session's reported parameters. ParameterStatus arrives before the ReadyForQuery that
+/// ends a query's response, so after a query finished this includes what it changed.
+pub type ParameterReader = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
+
+type ClosedSender = tokio::sync::oneshot::Sender<Option<Error>>;
+
+/// Spawns the connection task; the connection sits in a mutex so its parameters stay readable.
+fn spawn_driver<S, T>(conn: tokio_postgres::Connection<S, T>, on_notice: Option<NoticeHandler>, closed: ClosedSender, ended_by_server: Arc<std::sync::atomic::AtomicBool>) -> (tokio::task::AbortHandle, ParameterReader)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = Arc::new(std::sync::Mutex::new(Some(conn)));
+    // Weak: only the connection task owns the connection, so ending or aborting the task drops it
+    // (and fails what is still queued on it).
+    let shared = Arc::downgrade(&conn);
+    let reader: ParameterReader = Arc::new(move || {
+        let Some(conn) = shared.upgrade() else { return Vec::new() };
+        let guard = conn.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(c) => REPORTED.iter().filter_map(|k| c.parameter(k).map(|v| (k.to_string(), v.to_string()))).collect(),
+            None => Vec::new(),
+        }
+    });
+    let task = tokio::spawn(drive(conn, on_notice, closed, ended_by_server)).abort_handle();
+    (task, reader)
 }
 
 /// Opens one session with `password` (the IAM token). The connection task runs on tokio.
@@ -121,34 +151,33 @@ pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_not
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let ended_by_server = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let params = |get: &dyn Fn(&str) -> Option<String>| REPORTED.iter().filter_map(|k| get(k).map(|v| (k.to_string(), v))).collect::<Vec<_>>();
-    let (client, parameters, task) = match connector {
+    let (client, (task, parameters_now), parameters) = match connector {
         Connector::Tcp(Some(tls)) => {
             let direct = matches!(cfg.tls, Tls::Enabled { direct: true, .. });
             pg.ssl_mode(SslMode::Require).ssl_negotiation(if direct { SslNegotiation::Direct } else { SslNegotiation::Postgres });
             let (client, conn) = pg.connect(tls.clone()).await.map_err(connect_error)?;
-            let p = params(&|k| conn.parameter(k).map(str::to_string));
-            let task = tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone())).abort_handle();
-            (client, p, task)
+            let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
+            let now = p();
+            (client, (task, p), now)
         }
         Connector::Tcp(None) => {
             pg.ssl_mode(SslMode::Disable);
             let (client, conn) = pg.connect(tokio_postgres::NoTls).await.map_err(connect_error)?;
-            let p = params(&|k| conn.parameter(k).map(str::to_string));
-            let task = tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone())).abort_handle();
-            (client, p, task)
+            let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
+            let now = p();
+            (client, (task, p), now)
         }
         Connector::WebSocket(tls) => {
             // The WebSocket's TLS is the session's TLS: no SSLRequest inside it.
             pg.ssl_mode(SslMode::Disable);
             let stream = open_websocket(cfg, tls.as_ref()).await?;
             let (client, conn) = pg.connect_raw(stream, tokio_postgres::NoTls).await.map_err(connect_error)?;
-            let p = params(&|k| conn.parameter(k).map(str::to_string));
-            let task = tokio::spawn(drive(conn, on_notice, tx, ended_by_server.clone())).abort_handle();
-            (client, p, task)
+            let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
+            let now = p();
+            (client, (task, p), now)
         }
     };
-    Ok(Session { client, closed: rx, parameters, ended_by_server, task })
+    Ok(Session { client, closed: rx, parameters, ended_by_server, task, parameters_now })
 }
 
 /// The session's backend process id and secret key (postgres.js's `result.state`). tokio-postgres
@@ -348,12 +377,16 @@ impl Proxy {
 }
 
 /// Runs the connection, forwarding notices, until it closes.
-async fn drive<S, T>(mut conn: tokio_postgres::Connection<S, T>, on_notice: Option<NoticeHandler>, closed: tokio::sync::oneshot::Sender<Option<Error>>, ended_by_server: Arc<std::sync::atomic::AtomicBool>)
+async fn drive<S, T>(conn: Arc<std::sync::Mutex<Option<tokio_postgres::Connection<S, T>>>>, on_notice: Option<NoticeHandler>, closed: ClosedSender, ended_by_server: Arc<std::sync::atomic::AtomicBool>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+    let slot = conn.clone();
+    let mut messages = futures_util::stream::poll_fn(move |cx| match slot.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        Some(c) => c.poll_message(cx),
+        None => std::task::Poll::Ready(None),
+    });
     let mut end = None;
     while let Some(m) = messages.next().await {
         match m {
@@ -372,6 +405,10 @@ where
             }
         }
     }
+    // Drop the connection now (the parameter reader shares it): requests still queued on it fail
+    // at once instead of waiting for answers that cannot come.
+    drop(messages);
+    conn.lock().unwrap_or_else(|e| e.into_inner()).take();
     let _ = closed.send(end);
 }
 
