@@ -229,6 +229,13 @@ async function startSystem (b, opts) {
   b.child.unref()
   b.child.stderr.unref?.()
   b.stopServer = () => terminate(b.child)
+  b.running = () => !exited(b.child)
+  // Same port, same data directory (after stopServer).
+  b.startServer = async () => {
+    b.child = await launch(b, b.port)
+    b.child.unref()
+    b.child.stderr.unref?.()
+  }
 }
 
 // Temp layout: <base>/data (created by initdb), <base>/sock, <base>/tls.
@@ -321,8 +328,24 @@ async function startEmbedded (b, opts) {
       b.tail.length = 0
     }
   }
-  for (const s of [proc().stdin, proc().stdout, proc().stderr]) s?.unref?.()
-  proc().unref()
+  const unrefAll = () => {
+    for (const s of [proc().stdin, proc().stdout, proc().stderr]) s?.unref?.()
+    proc().unref()
+  }
+  unrefAll()
+  b.running = () => !!proc() && !exited(proc())
+  // Same port, same data directory (after stopServer).
+  b.startServer = async () => {
+    pg.options.port = b.port
+    try {
+      await pg.start()
+    } catch (e) {
+      if (proc() && !exited(proc())) await terminate(proc())
+      pg.process = undefined
+      throw new Error(`startBackend: embedded postgres failed to restart${e ? `: ${e.message || e}` : ''}\n--- server log (last lines) ---\n${b.tail.join('\n')}`)
+    }
+    unrefAll()
+  }
 }
 
 // ---- public API ------------------------------------------------------------
@@ -382,6 +405,17 @@ async function startBackend (opts = {}) {
     socketDir: b.socketDir,
     dataDir: b.dataDir,
     kind: binDir ? 'system' : 'embedded',
+    // Fault injection (restart scenarios): stopServer() shuts the server down (fast shutdown: sessions
+    // are terminated) and keeps its data directory; startServer() brings it back on the same port and
+    // data directory and resolves once it accepts connections. stop() still removes everything.
+    stopServer: async () => {
+      if (stopping) throw new Error('startBackend: the backend has been stopped')
+      await b.stopServer()
+    },
+    startServer: async () => {
+      if (stopping) throw new Error('startBackend: the backend has been stopped')
+      if (!b.running()) await b.startServer()
+    },
     stop: () => (stopping ??= (async () => {
       try { await b.stopServer() } finally {
         cleanupSync(b)
