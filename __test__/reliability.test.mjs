@@ -184,3 +184,23 @@ test('10. secrets: with debug on and after failures, no token, secret key or ses
     assert.ok(!all.includes(needle), `output contains ${needle}`)
   }
 })
+
+test('2b. release() and reserve() right after a reserved connection died: the new reservation works', async () => {
+  const sql = connect({ max: 1 })
+  try {
+    for (let i = 0; i < 10; i++) {
+      const r = await sql.reserve()
+      const [{ pid }] = await r`select pg_backend_pid() as pid`
+      const running = r`select pg_sleep(5)`.execute().catch(e => e)
+      await new Promise(res => setTimeout(res, 30))
+      await kill(pid)
+      assert.equal((await running).code, 'CONNECTION_CLOSED')
+      r.release()
+      const again = await sql.reserve()
+      assert.equal((await again`select ${i}::int as i`)[0].i, i, `round ${i}`)
+      again.release()
+    }
+  } finally {
+    await sql.end()
+  }
+})
