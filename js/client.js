@@ -9,18 +9,21 @@ const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_
 const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5, KIND_PARAMETERS = 6
 const ENC_TEXT = 0, ENC_F64 = 1, ENC_BOOL = 2, ENC_BYTES = 3, ENC_TIME = 4
 
-// postgres.js's Result: an Array with count, command, columns, statement and state.
+// postgres.js's Result: an Array with count, command, columns, statement and state. They are
+// accessors over private fields, not own non-enumerable properties as in postgres.js: defining
+// those on every Array instance costs microseconds per query and keeps V8 deoptimizing.
 class Result extends Array {
-  constructor() {
-    super()
-    Object.defineProperties(this, {
-      count: { value: null, writable: true },
-      state: { value: null, writable: true },
-      command: { value: null, writable: true },
-      columns: { value: null, writable: true },
-      statement: { value: null, writable: true }
-    })
-  }
+  #count = null; #state = null; #command = null; #columns = null; #statement = null
+  get count() { return this.#count }
+  set count(v) { this.#count = v }
+  get state() { return this.#state }
+  set state(v) { this.#state = v }
+  get command() { return this.#command }
+  set command(v) { this.#command = v }
+  get columns() { return this.#columns }
+  set columns(v) { this.#columns = v }
+  get statement() { return this.#statement }
+  set statement(v) { this.#statement = v }
   static get [Symbol.species]() { return Array }
 }
 

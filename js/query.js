@@ -7,19 +7,23 @@ const { notTaggedCallError, genericError } = require('./errors.js')
 const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR } = require('./client.js')
 
 class Query extends Promise {
+  // Private fields, not defineProperties: a Query is made per call, and that is the hot path.
+  #run; #resolve; #reject; #state
   constructor(source, run) {
     let resolve, reject
     super((a, b) => { resolve = a; reject = b })
     this[FRAGMENT] = true
     // source: { strings, args } for a tagged template, { unsafe, args, options } for sql.unsafe.
     Object.assign(this, source)
-    Object.defineProperties(this, {
-      _run: { value: run },
-      _resolve: { value: resolve },
-      _reject: { value: reject },
-      _state: { value: { started: false, flags: 0, values: false, raw: false }, writable: false }
-    })
+    this.#run = run
+    this.#resolve = resolve
+    this.#reject = reject
+    this.#state = { started: false, flags: 0, values: false, raw: false }
   }
+  get _run() { return this.#run }
+  get _resolve() { return this.#resolve }
+  get _reject() { return this.#reject }
+  get _state() { return this.#state }
 
   static get [Symbol.species]() { return Promise }
 

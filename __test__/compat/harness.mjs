@@ -43,7 +43,8 @@ export function raw(sql, text, ...args) {
 
 export const delay = ms => new Promise(r => setTimeout(r, ms))
 
-const isResult = x => Array.isArray(x) && Object.getOwnPropertyDescriptor(x, 'command') !== undefined
+// postgres.js's Result has own (non-enumerable) properties, ours accessors on its prototype.
+const isResult = x => Array.isArray(x) && 'command' in x
 const hex = x => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex')
 
 // Normalizes any observed value: Results → { rows, count, command, columns }, with type tags for the
