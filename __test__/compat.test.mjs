@@ -513,7 +513,7 @@ group('reserve', [
 
 group('end', [
   { name: 'running queries finish, later ones reject with CONNECTION_ENDED', run: async (sql, { open }) => { const own = open(); const running = own`select pg_sleep(0.1), 1 as x`.execute(); await delay(20); await own.end(); return [await running, await own`select 1`.catch(e => e)] } },
-  { name: 'end({ timeout: 0 }) destroys running queries with CONNECTION_DESTROYED', hangs: 'ours: after end({ timeout: 0 }) destroyed a running query, the process never exits', run: async (sql, { open }) => { const own = open(); const running = own`select pg_sleep(1)`.execute(); await delay(100); await own.end({ timeout: 0 }); return running } },
+  { name: 'end({ timeout: 0 }) destroys running queries with CONNECTION_DESTROYED', run: async (sql, { open }) => { const own = open(); const running = own`select pg_sleep(1)`.execute(); await delay(100); await own.end({ timeout: 0 }); return running } },
   { name: 'end() twice resolves', run: async (sql, { open }) => { const own = open(); await own`select 1`; await own.end(); return own.end() } },
   { name: 'end() on an unused instance resolves', run: async (sql, { open }) => open().end() },
   { name: 'CONNECTION_ENDED error shape', run: async (sql, { open }) => { const own = open(); await own.end(); const e = await own`select 1`.catch(e => e); return [obs(e), e.errno, e.message.startsWith('write CONNECTION_ENDED ')] } },

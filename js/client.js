@@ -66,6 +66,7 @@ class Client {
     this.onnotice = onnotice
     this.address = { address: host, port }
     this.pending = new Map()
+    this.columnCache = new Map()
     this.nextId = 1
     this.writer = new Writer()
     this.scheduled = false
@@ -164,7 +165,7 @@ class Client {
       const q = this.pending.get(id)
       if (!q) continue
       try {
-        if (kind === KIND_COLUMNS) this.columns(q, buf, start)
+        if (kind === KIND_COLUMNS) this.columns(q, buf, start, pos)
         else if (kind === KIND_ROWS) this.rows(q, buf, start)
         else if (kind === KIND_DONE) this.done(id, q, buf, start)
         else if (kind === KIND_ERROR) {
@@ -193,7 +194,22 @@ class Client {
     }
   }
 
-  columns(q, buf, p) {
+  // Column metadata is the same for every run of a statement: the decoded form is reused while the
+  // frame's bytes are identical (one memcmp instead of decoding names and looking up parsers).
+  columns(q, buf, p, end) {
+    const cached = this.columnCache.get(q.text)
+    if (cached !== undefined && buf.compare(cached.bytes, 0, cached.bytes.length, p, end) === 0) {
+      q.current.columns = cached.columns
+      q.current.statement = cached.statement
+      return
+    }
+    const bytes = Buffer.from(buf.subarray(p, end))
+    this.decodeColumns(q, buf, p)
+    if (this.columnCache.size >= 1000) this.columnCache.clear()
+    this.columnCache.set(q.text, { bytes, columns: q.current.columns, statement: q.current.statement })
+  }
+
+  decodeColumns(q, buf, p) {
     const n = buf.readUInt16LE(p); p += 2
     const columns = new Array(n)
     const from = this.transform.column.from

@@ -480,7 +480,7 @@ type Running = FuturesUnordered<RunFuture>;
 struct Session {
     client: Arc<Client>,
     /// Prepared statements by SQL text, then by parameter type OIDs (looked up without allocating).
-    cache: HashMap<String, Vec<(Vec<u32>, Statement)>>,
+    cache: HashMap<String, Vec<(Vec<u32>, Arc<Prepared>)>>,
     /// The backend's process id and secret key (`result.state`).
     key: (i32, i32),
     parameters_now: transport::ParameterReader,
@@ -664,7 +664,7 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
     }
     let stmt = if job.has(FLAG_PREPARE) || job.has(FLAG_DESCRIBE) {
         let same_types = |oids: &[u32]| oids.len() == job.params.len() && oids.iter().zip(&job.params).all(|(o, p)| *o == p.oid);
-        let cached = s.cache.get(job.sql.as_str()).and_then(|v| v.iter().find(|(o, _)| same_types(o))).map(|(_, st)| st.clone());
+        let cached = s.cache.get(job.sql.as_str()).and_then(|v| v.iter().find(|(o, _)| same_types(o))).map(|(_, p)| p.clone());
         match cached {
             Some(st) => Some(st),
             None => {
@@ -688,8 +688,9 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
                         if s.cache.len() >= STATEMENT_CACHE_MAX {
                             s.cache.clear();
                         }
-                        s.cache.entry(job.sql.clone()).or_default().push((oids, st.clone()));
-                        Some(st)
+                        let prepared = Arc::new(Prepared::new(st, &job.sql, &inner.opts.text_oids));
+                        s.cache.entry(job.sql.clone()).or_default().push((oids, prepared.clone()));
+                        Some(prepared)
                     }
                     Err(e) => {
                         let e = Error::from(e);
@@ -875,27 +876,59 @@ fn column_meta(cols: &[tokio_postgres::Column], text: bool, text_oids: &[u32]) -
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &Job, stmt: Option<Statement>, text: bool, text_oids: &[u32], cursor: Option<&Semaphore>) -> Result<()> {
+/// A prepared statement with what every run of it needs, computed once: column metadata (values
+/// in their usual encodings), parameter types and the command tag.
+struct Prepared {
+    statement: Statement,
+    meta: Vec<(String, u32, u32, i16, u8)>,
+    param_oids: Vec<u32>,
+    command: (String, bool),
+}
+
+impl Prepared {
+    fn new(statement: Statement, sql: &str, text_oids: &[u32]) -> Self {
+        let meta = column_meta(statement.columns(), false, text_oids);
+        let param_oids = statement.params().iter().map(Type::oid).collect();
+        Prepared { statement, meta, param_oids, command: command_of(sql) }
+    }
+}
+
+async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &Job, prepared: Option<Arc<Prepared>>, text: bool, text_oids: &[u32], cursor: Option<&Semaphore>) -> Result<()> {
     let params: Vec<Wire> = job.params.iter().map(Wire).collect();
     let as_sql = || params.iter().map(|p| p as &dyn ToSql);
+    let command = |p: &Option<Arc<Prepared>>| p.as_ref().map_or_else(|| command_of(&job.sql), |p| p.command.clone());
     if job.has(FLAG_DESCRIBE) {
-        let st = stmt.ok_or_else(|| Error::Other("describe needs a prepared statement".into()))?;
-        let meta = column_meta(st.columns(), text, text_oids);
-        w.columns(&meta, &st.params().iter().map(Type::oid).collect::<Vec<_>>());
-        w.done(None, true, &command_of(&job.sql).0);
+        let p = prepared.as_ref().ok_or_else(|| Error::Other("describe needs a prepared statement".into()))?;
+        let meta = column_meta(p.statement.columns(), text, text_oids);
+        w.columns(&meta, &p.param_oids);
+        w.done(None, true, &p.command.0);
         return Ok(());
     }
-    let (stream, param_oids) = match &stmt {
-        Some(st) => (client.query_raw(st, as_sql()).await?, st.params().iter().map(Type::oid).collect::<Vec<_>>()),
+    let (stream, param_oids) = match &prepared {
+        Some(p) => (client.query_raw(&p.statement, as_sql()).await?, None),
         None => {
             let typed = params.iter().map(|p| (p as &dyn ToSql, param_type(p.0.oid)));
-            (client.query_typed_raw(&job.sql, typed).await?, job.params.iter().map(|p| p.oid).collect())
+            (client.query_typed_raw(&job.sql, typed).await?, Some(job.params.iter().map(|p| p.oid).collect::<Vec<_>>()))
         }
     };
+    let param_oids: &[u32] = match (&param_oids, &prepared) {
+        (Some(o), _) => o,
+        (None, Some(p)) => &p.param_oids,
+        (None, None) => &[],
+    };
     let mut stream = std::pin::pin!(stream);
-    let mut meta: Option<Vec<(String, u32, u32, i16, u8)>> = stmt.as_ref().map(|st| column_meta(st.columns(), text, text_oids));
-    if let Some(m) = &meta {
-        w.columns(m, &param_oids);
+    // raw() asks for every column as text: then the cached metadata does not apply.
+    let mut owned_meta: Option<Vec<(String, u32, u32, i16, u8)>>;
+    let mut meta: Option<&[(String, u32, u32, i16, u8)]> = match &prepared {
+        Some(p) if !text => Some(&p.meta),
+        Some(p) => {
+            owned_meta = Some(column_meta(p.statement.columns(), text, text_oids));
+            owned_meta.as_deref()
+        }
+        None => None,
+    };
+    if let Some(m) = meta {
+        w.columns(m, param_oids);
     }
     let mut in_batch = 0u32;
     while let Some(row) = stream.try_next().await? {
@@ -907,7 +940,7 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
                     Ok(p) => p.forget(),
                     Err(_) => {
                         // Closed early: the remaining rows are read and dropped with the stream.
-                        w.done(None, true, &command_of(&job.sql).0);
+                        w.done(None, true, &command(&prepared).0);
                         return Ok(());
                     }
                 }
@@ -917,10 +950,11 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
         }
         if meta.is_none() {
             let m = column_meta(row.columns(), text, text_oids);
-            w.columns(&m, &param_oids);
-            meta = Some(m);
+            w.columns(&m, param_oids);
+            owned_meta = Some(m);
+            meta = owned_meta.as_deref();
         }
-        let m = meta.as_deref().unwrap_or(&[]);
+        let m = meta.unwrap_or(&[]);
         w.row();
         for (i, (_, oid, _, _, enc)) in m.iter().enumerate() {
             let raw: Raw = row.try_get(i)?;
@@ -935,8 +969,15 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
             sink.push(&w.take());
         }
     }
-    let (command, counted) = command_of(&job.sql);
-    w.done(if counted { stream.rows_affected() } else { None }, true, &command);
+    let computed;
+    let (command, counted): (&str, bool) = match &prepared {
+        Some(p) => (&p.command.0, p.command.1),
+        None => {
+            computed = command_of(&job.sql);
+            (&computed.0, computed.1)
+        }
+    };
+    w.done(if counted { stream.rows_affected() } else { None }, true, command);
     Ok(())
 }
 
