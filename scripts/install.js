@@ -107,11 +107,11 @@ function main() {
     return 1
   }
   console.log(`${pkg.name}: no built native addon for ${suffix}; building from source with cargo (a few minutes)...`)
-  const args = ['build', '--platform', '--release', '--js', 'native.js', '--dts', 'native.d.ts']
+  const { ARGS: args, napiEnv } = require('./build.js')
   const napi = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'napi.cmd' : 'napi')
   const [cmd, cmdArgs] = fs.existsSync(napi) ? [napi, args] : ['npx', ['--yes', `@napi-rs/cli@${(pkg.devDependencies || {})['@napi-rs/cli'] || '3'}`, ...args]]
   try {
-    execFileSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' })
+    execFileSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env: napiEnv(args), shell: process.platform === 'win32' })
   } catch {
     console.error(`${pkg.name}: building the native addon failed (see above).`)
     return 1

@@ -49,7 +49,9 @@ impl CredentialCache {
                 match &self.source {
                     Source::Provider(p) => p.clone(),
                     Source::DefaultChain { profile, region } => {
-                        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region.clone()));
+                        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                            .region(aws_config::Region::new(region.clone()))
+                            .http_client(https_client());
                         if let Some(p) = profile {
                             loader = loader.profile_name(p);
                         }
@@ -78,6 +80,22 @@ impl CredentialCache {
     pub async fn invalidate(&self) {
         *self.cached.lock().await = None;
     }
+}
+
+/// The HTTPS client of the credential chain (STS, SSO, IMDS, ECS): what aws-config's
+/// `default-https-client` builds (hyper 1, rustls, proxy settings from the environment), with
+/// rustls on ring instead of aws-lc-rs so the addon carries one crypto library.
+fn https_client() -> aws_types::sdk_config::SharedHttpClient {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, runtime_components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = runtime_components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
 }
 
 fn is_fresh(c: &Credentials, now: SystemTime) -> bool {
