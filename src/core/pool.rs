@@ -31,13 +31,18 @@ use tokio_postgres::{Client, Statement};
 
 /// Rows are handed to JS in chunks of about this many bytes, so a large result never blocks the
 /// event loop in one piece.
-const CHUNK_BYTES: usize = 256 * 1024;
+const CHUNK_BYTES: usize = 64 * 1024;
 const STATEMENT_CACHE_MAX: usize = 1000;
 
-/// Completed frames waiting for the binding to take them.
+/// At most this much (whole frames, at least one) is handed to JS per poll, so decoding one poll's
+/// frames never blocks the event loop for long even when JS falls behind a big result.
+const POLL_BYTES: usize = 128 * 1024;
+
+/// Completed frames waiting for the binding to take them: chunks of whole frames, each filled up
+/// to [`POLL_BYTES`] (a single push may be larger).
 #[derive(Default)]
 pub struct Sink {
-    buf: Mutex<Vec<u8>>,
+    buf: Mutex<VecDeque<Vec<u8>>>,
     notify: Notify,
     /// Set when the pool has ended: a waiting poll returns (empty) instead of keeping Node alive.
     closed: AtomicBool,
@@ -48,18 +53,26 @@ impl Sink {
         if frames.is_empty() {
             return;
         }
-        lock(&self.buf).extend_from_slice(frames);
+        let mut chunks = lock(&self.buf);
+        match chunks.back_mut() {
+            Some(last) if last.len() + frames.len() <= POLL_BYTES => last.extend_from_slice(frames),
+            _ => chunks.push_back(frames.to_vec()),
+        }
+        drop(chunks);
         self.notify.notify_one();
     }
 
-    /// Waits until frames are available and takes all of them (empty once the pool has ended).
+    /// Waits until frames are available and takes the oldest chunk (empty once the pool has ended).
     pub async fn take(&self) -> Vec<u8> {
         loop {
             let notified = self.notify.notified();
             {
                 let mut b = lock(&self.buf);
-                if !b.is_empty() || self.closed.load(Ordering::SeqCst) {
-                    return std::mem::take(&mut *b);
+                if let Some(chunk) = b.pop_front() {
+                    return chunk;
+                }
+                if self.closed.load(Ordering::SeqCst) {
+                    return Vec::new();
                 }
             }
             notified.await;
@@ -72,9 +85,14 @@ impl Sink {
         self.notify.notify_one();
     }
 
-    /// Takes whatever is there without waiting.
+    /// Takes everything that is there without waiting.
     pub fn try_take(&self) -> Vec<u8> {
-        std::mem::take(&mut *lock(&self.buf))
+        let chunks = std::mem::take(&mut *lock(&self.buf));
+        let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        for c in chunks {
+            out.extend_from_slice(&c);
+        }
+        out
     }
 }
 
