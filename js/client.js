@@ -55,6 +55,22 @@ class Writer {
   }
 }
 
+// A row maker for a column set: `s => ({ "a": s[0], "b": s[1] })`, cached on the columns array.
+// Names are JSON string literals (any server-sent name is safe); a later duplicate name wins, as with
+// assignment. `__proto__` would set the prototype in a literal, so that case keeps assignment.
+function rowFactory(columns) {
+  if (columns.factory !== undefined) return columns.factory
+  let factory
+  if (columns.some(c => c.name === '__proto__') || columns.length > 500) {
+    factory = s => { const row = {}; for (let i = 0; i < columns.length; i++) row[columns[i].name] = s[i]; return row }
+  } else {
+    factory = new Function('s', 'return {' + columns.map((c, i) => JSON.stringify(String(c.name)) + ': s[' + i + ']').join(', ') + '}') // eslint-disable-line no-new-func
+  }
+  factory.scratch = new Array(columns.length)
+  Object.defineProperty(columns, 'factory', { value: factory })
+  return factory
+}
+
 class Client {
   constructor(native, { parsers, transform, onnotice, onparameter, parameters, debug, host, port }) {
     this.onparameter = onparameter
@@ -67,6 +83,7 @@ class Client {
     this.address = { address: host, port }
     this.pending = new Map()
     this.columnCache = new Map()
+    this.states = new Map()
     this.nextId = 1
     this.writer = new Writer()
     this.scheduled = false
@@ -238,8 +255,12 @@ class Client {
     const valueFrom = this.transform.value.from, rowFrom = this.transform.row.from
     const each = q.forEach
     const out = q.cursor ? new Result() : q.current
+    // Row objects come from a factory made for this column set (an object literal of fixed shape),
+    // filled from a scratch array: far cheaper than adding properties one by one.
+    const factory = values || raw ? undefined : rowFactory(columns)
+    const scratch = factory && factory.scratch
     for (let r = 0; r < count; r++) {
-      const row = values || raw ? new Array(nc) : {}
+      const row = scratch || new Array(nc)
       for (let c = 0; c < nc; c++) {
         const col = columns[c]
         const len = buf.readInt32LE(p); p += 4
@@ -256,12 +277,24 @@ class Client {
           p += len
         }
         valueFrom && (v = valueFrom(v, col))
-        values || raw ? row[c] = v : row[col.name] = v
+        row[c] = v
       }
-      const value = rowFrom ? rowFrom(row) : row
+      const made = factory ? factory(scratch) : row
+      const value = rowFrom ? rowFrom(made) : made
       each ? each(value, q.current) : out.push(value)
     }
     q.cursor && q.onBatch(out)
+  }
+
+  // One { pid, secret } per backend, shared by its results.
+  backendState(pid, secret) {
+    if (!pid && !secret) return null
+    let state = this.states.get(pid)
+    if (state === undefined || state.secret !== secret) {
+      if (this.states.size >= 10000) this.states.clear()
+      this.states.set(pid, state = { pid, secret })
+    }
+    return state
   }
 
   done(id, q, buf, p) {
@@ -271,7 +304,7 @@ class Client {
     const len = buf.readUInt32LE(p + 17)
     const command = buf.toString('utf8', p + 21, p + 21 + len)
     const result = q.current
-    const state = pid || secret ? { pid, secret } : null
+    const state = this.backendState(pid, secret)
     if (!last || q.results) {
       // simple(): one Result per statement.
       if (!last) {

@@ -44,7 +44,7 @@ class Query extends Promise {
   // CancelRequest (the server then fails it with 57014); resolves once that was sent.
   cancel() {
     const state = this._state
-    if (state.cancel) return state.cancel()
+    if (state.pending) return state.pending.cancel()
     if (state.cancelled) return Promise.resolve()
     state.cancelled = true
     state.started = true

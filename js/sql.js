@@ -50,6 +50,63 @@ function credentialsProvider(fn) {
   }
 }
 
+// One submitted query as the client sees it (js/client.js reads these fields). A class rather than an
+// object literal with closures: queries are the hot path, and 10,000 of them may be in flight.
+class Pending {
+  constructor(query, built, wire, flags, conn, state, owner) {
+    this.query = query
+    this.owner = owner
+    this.id = 0
+    this.text = built.text
+    this.params = wire
+    this.values0 = built.params
+    this.describe = !!(flags & FLAG_DESCRIBE)
+    this.types = built.types
+    this.flags = flags
+    this.conn = conn
+    this.values = state.values
+    this.raw = state.raw
+    this.forEach = state.forEach
+    this.cursor = state.cursor
+    this.current = new Result()
+    this.results = undefined
+    this.onBatch = undefined
+    this.attempts = 0
+    this.release = null
+  }
+
+  resolve(result) {
+    this.release && this.release()
+    this.query._resolve(result)
+  }
+
+  reject(err) {
+    const { env, conn, onError } = this.owner
+    const retry = env.statementRetry
+    // A conflicting autocommit statement did not commit: with retry.statements it runs again.
+    if (retry && !conn && isOCCError(err) && this.attempts < retry.maxRetries) {
+      this.attempts++
+      env.retried()
+      const delay = backoff(retry, this.attempts)
+      env.logger && env.logger.debug && env.logger.debug(`OCC conflict on attempt ${this.attempts}/${retry.maxRetries + 1}, retrying in ${delay.toFixed(1)}ms`)
+      return setTimeout(() => { this.current = new Result(); env.client.enqueue(this) }, delay)
+    }
+    this.release && this.release()
+    Object.defineProperties(err, {
+      query: { value: this.text, enumerable: false, configurable: true },
+      parameters: { value: this.params, enumerable: false, configurable: true }
+    })
+    onError && onError(err)
+    this.query._reject(err)
+  }
+
+  // query.cancel() once submitted.
+  cancel() {
+    const { client, pool } = this.owner.env
+    return client.pending.has(this.id) ? pool.cancel(this.id).catch(() => {}) : Promise.resolve()
+  }
+}
+
 function createSql(native, url, options) {
   // Validate JS-only options before any connection work.
   ;['onnotice', 'onparameter', 'onReservedConnectionClose'].forEach(n => checkFunction(options, n))
@@ -94,6 +151,7 @@ function createSql(native, url, options) {
   const debug = options.debug === true ? (conn, text, params) => console.log(text, params) : options.debug || undefined // eslint-disable-line no-console
   const client = new Client(pool, { parsers, transform, onnotice: options.onnotice, onparameter: options.onparameter, parameters, debug, host: resolved.host, port: resolved.port })
   const ctx = { transform, serializers: types.serializers }
+  const env = { client, pool, statementRetry, logger, retried: () => occRetries++ }
 
   function makeSql(conn, onError) {
     const run = query => {
@@ -117,41 +175,7 @@ function createSql(native, url, options) {
       // simple() and parameterless unsafe() with several statements use the simple protocol.
       if (!(flags & FLAG_SIMPLE) && prepare) flags |= FLAG_PREPARE
       if (flags & FLAG_SIMPLE && built.params.length) flags &= ~FLAG_SIMPLE
-      let attempts = 0
-      let release = null
-      const wire = serializeParams(built.params, built.types, types.serializers)
-      const q = {
-        text: built.text,
-        params: wire,
-        values0: built.params,
-        describe: !!(flags & FLAG_DESCRIBE),
-        types: built.types,
-        flags,
-        conn,
-        values: state.values,
-        raw: state.raw,
-        forEach: state.forEach,
-        cursor: state.cursor,
-        current: new Result(),
-        resolve: result => { release && release(); query._resolve(result) },
-        reject: err => {
-          // A conflicting autocommit statement did not commit: with retry.statements it runs again.
-          if (statementRetry && !conn && isOCCError(err) && attempts < statementRetry.maxRetries) {
-            attempts++
-            occRetries++
-            const delay = backoff(statementRetry, attempts)
-            logger && logger.debug && logger.debug(`OCC conflict on attempt ${attempts}/${statementRetry.maxRetries + 1}, retrying in ${delay.toFixed(1)}ms`)
-            return setTimeout(() => { q.current = new Result(); client.enqueue(q) }, delay)
-          }
-          release && release()
-          Object.defineProperties(err, {
-            query: { value: built.text, enumerable: false, configurable: true },
-            parameters: { value: wire, enumerable: false, configurable: true }
-          })
-          onError && onError(err)
-          query._reject(err)
-        }
-      }
+      const q = new Pending(query, built, serializeParams(built.params, built.types, types.serializers), flags, conn, state, owner)
       if (state.cursor) {
         state.more = () => pool.cursorNext(q.id)
         state.close = () => pool.cursorClose(q.id)
@@ -163,14 +187,16 @@ function createSql(native, url, options) {
           return reserveConnection().then(c => {
             if (state.cancelled) return pool.release(c)
             q.conn = c
-            release = () => { release = null; pool.release(c) }
+            q.release = () => { q.release = null; pool.release(c) }
             client.enqueue(q)
           }, err => query._reject(err))
         }
       }
+      state.pending = q
       client.enqueue(q)
-      state.cancel = () => client.pending.has(q.id) ? pool.cancel(q.id).catch(() => {}) : Promise.resolve()
     }
+    // What every query of this sql shares (Pending reads it instead of closing over it).
+    const owner = { conn, onError, env }
 
     function sql(strings, ...args) {
       if (Array.isArray(strings) && Array.isArray(strings.raw))
