@@ -48,8 +48,9 @@ class Writer {
     this.pos += 4 + n
   }
   bytes(b) { this.ensure(4 + b.length); this.buf.writeInt32LE(b.length, this.pos); b.copy ? b.copy(this.buf, this.pos + 4) : this.buf.set(b, this.pos + 4); this.pos += 4 + b.length }
+  // A view, not a copy: `submit` parses the batch synchronously and keeps nothing of it.
   take() {
-    const out = Buffer.from(this.buf.subarray(0, this.pos))
+    const out = this.buf.subarray(0, this.pos)
     this.pos = 0
     return out
   }
