@@ -16,7 +16,7 @@ use crate::core::error::{Error, Result};
 use crate::core::token::TokenSigner;
 use crate::core::transport::{self, NoticeHandler};
 use crate::core::values::{encode, encoding_for, Encoding};
-use crate::core::wire::{FrameWriter, Job, Param, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
+use crate::core::wire::{ColumnMeta, FrameWriter, Job, Param, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use std::collections::{HashMap, VecDeque};
@@ -261,32 +261,26 @@ impl Pool {
             c.retiring.store(true, Ordering::SeqCst);
             c.wake.notify_one();
         }
-        let gone = |conns: &[Arc<Conn>]| {
-            let st = lock(&self.inner.state);
-            conns.iter().all(|c| !st.conns.iter().any(|x| x.id == c.id) && !c.open.load(Ordering::SeqCst))
-        };
-        let all_closed = async {
+        let all_closed = || async {
             loop {
                 let notified = self.inner.idle.notified();
-                if gone(&conns) {
+                let gone = {
+                    let st = lock(&self.inner.state);
+                    conns.iter().all(|c| !st.conns.iter().any(|x| x.id == c.id) && !c.open.load(Ordering::SeqCst))
+                };
+                if gone {
                     return;
                 }
                 notified.await;
             }
         };
-        let Some(t) = timeout else { return all_closed.await };
-        if tokio::time::timeout(t, all_closed).await.is_err() {
+        let Some(t) = timeout else { return all_closed().await };
+        if tokio::time::timeout(t, all_closed()).await.is_err() {
             for c in &conns {
                 c.killed.store(true, Ordering::SeqCst);
                 c.wake.notify_one();
             }
-            loop {
-                let notified = self.inner.idle.notified();
-                if gone(&conns) {
-                    return;
-                }
-                notified.await;
-            }
+            all_closed().await;
         }
     }
 
@@ -506,6 +500,16 @@ struct Session {
     next_seq: u64,
 }
 
+impl Session {
+    /// Numbers a query about to be sent and lists it as outstanding on `c`.
+    fn track(&mut self, c: &Conn, id: u32) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        lock(&c.outstanding).insert(seq, id);
+        seq
+    }
+}
+
 async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut destroy = inner.destroy.subscribe();
     let (client, mut closed, ended_by_server, task, parameters_now) = match open(&inner).await {
@@ -654,7 +658,7 @@ fn job_finished(inner: &Arc<Inner>, c: &Arc<Conn>) {
 /// is returned to run concurrently with later queries.
 async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, retry: &mut Vec<Job>, c: &Arc<Conn>, job: Job) -> Option<RunFuture> {
     let sink = inner.sink.clone();
-    if inner.any_cancelled.load(Ordering::SeqCst) && lock(&inner.cancelled).remove(&job.id) {
+    if inner.any_cancelled.load(Ordering::SeqCst) && take_cancel(inner, job.id) {
         // Cancelled before it was sent: it never runs (postgres.js's generic 57014).
         fail(&sink, job.id, &Error::Generic { code: "57014", message: "canceling statement due to user request".into() });
         job_finished(inner, c);
@@ -665,9 +669,7 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
     if job.has(FLAG_SIMPLE) {
         let client = s.client.clone();
         let (owner, conn) = (inner.clone(), c.clone());
-        let seq = s.next_seq;
-        s.next_seq += 1;
-        lock(&c.outstanding).insert(seq, job.id);
+        let seq = s.track(c, job.id);
         let parameters_now = s.parameters_now.clone();
         let fut: RunFuture = Box::pin(async move {
             let id = job.id;
@@ -676,9 +678,7 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
             after_cancellable(&owner, &conn, id);
             None
         });
-        let fut = started(inner, c, fut, retry);
-        cancel_if_running(inner, c);
-        return fut;
+        return launch(inner, c, fut, retry);
     }
     let stmt = if job.has(FLAG_PREPARE) || job.has(FLAG_DESCRIBE) {
         let same_types = |oids: &[u32]| oids.len() == job.params.len() && oids.iter().zip(&job.params).all(|(o, p)| *o == p.oid);
@@ -735,10 +735,8 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
     });
     let owner = inner.clone();
     let conn = c.clone();
-    let seq = s.next_seq;
-    s.next_seq += 1;
+    let seq = s.track(c, job.id);
     let outstanding = c.outstanding.clone();
-    lock(&outstanding).insert(seq, job.id);
     let ended_by_server = s.ended_by_server.clone();
     let parameters_now = may_change_parameters(&job.sql).then(|| s.parameters_now.clone());
     let fut: RunFuture = Box::pin(async move {
@@ -756,9 +754,7 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
             // On a dead connection only the oldest unfinished query can have run; a pool query behind
             // it that delivered nothing yet is safe to run again elsewhere.
             if matches!(e, Error::Connection { code: "CONNECTION_CLOSED", .. }) {
-                // Before the error reaches the user: a release() + reserve() right after it must not
-                // get this connection again.
-                conn.retiring.store(true, Ordering::SeqCst);
+                retire_if_dead(&conn, &e);
                 // After a FATAL the server sent unasked (idle session closed), nothing sent ran.
                 let unasked = !e.is_server_fatal() && ended_by_server.load(Ordering::SeqCst);
                 let behind = unasked || lock(&outstanding).first_key_value().map(|(k, _)| *k) != Some(seq);
@@ -776,6 +772,11 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
         sink.push(&w.take());
         None
     });
+    launch(inner, c, fut, retry)
+}
+
+/// Sends the query (see [`started`]), then a CancelRequest if it was cancelled while queued here.
+fn launch(inner: &Arc<Inner>, c: &Arc<Conn>, fut: RunFuture, retry: &mut Vec<Job>) -> Option<RunFuture> {
     let fut = started(inner, c, fut, retry);
     cancel_if_running(inner, c);
     fut
@@ -785,14 +786,19 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
 /// if it was cancelled while waiting behind this one.
 fn after_cancellable(inner: &Arc<Inner>, c: &Arc<Conn>, id: u32) {
     if inner.any_cancelled.load(Ordering::SeqCst) {
-        let mut cancelled = lock(&inner.cancelled);
-        cancelled.remove(&id);
-        if cancelled.is_empty() {
-            inner.any_cancelled.store(false, Ordering::SeqCst);
-        }
-        drop(cancelled);
+        take_cancel(inner, id);
         cancel_if_running(inner, c);
     }
+}
+
+/// Removes `id` from the cancelled set; whether it was there.
+fn take_cancel(inner: &Inner, id: u32) -> bool {
+    let mut cancelled = lock(&inner.cancelled);
+    let was = cancelled.remove(&id);
+    if cancelled.is_empty() {
+        inner.any_cancelled.store(false, Ordering::SeqCst);
+    }
+    was
 }
 
 /// Sends a CancelRequest when the query `c` is running now (its oldest outstanding one) was
@@ -803,14 +809,9 @@ fn cancel_if_running(inner: &Arc<Inner>, c: &Arc<Conn>) -> Option<tokio::task::J
         return None;
     }
     let first = lock(&c.outstanding).first_key_value().map(|(_, id)| *id)?;
-    let mut cancelled = lock(&inner.cancelled);
-    if !cancelled.remove(&first) {
+    if !take_cancel(inner, first) {
         return None;
     }
-    if cancelled.is_empty() {
-        inner.any_cancelled.store(false, Ordering::SeqCst);
-    }
-    drop(cancelled);
     let token = c.cancel_token.get()?.clone();
     let inner = inner.clone();
     Some(tokio::spawn(async move {
@@ -883,7 +884,7 @@ impl<'a> FromSql<'a> for Raw<'a> {
     }
 }
 
-fn column_meta(cols: &[tokio_postgres::Column], text: bool, text_oids: &[u32]) -> Vec<(String, u32, u32, i16, u8)> {
+fn column_meta(cols: &[tokio_postgres::Column], text: bool, text_oids: &[u32]) -> Vec<ColumnMeta> {
     cols.iter()
         .map(|col| {
             let oid = col.type_().oid();
@@ -893,12 +894,11 @@ fn column_meta(cols: &[tokio_postgres::Column], text: bool, text_oids: &[u32]) -
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 /// A prepared statement with what every run of it needs, computed once: column metadata (values
 /// in their usual encodings), parameter types and the command tag.
 struct Prepared {
     statement: Statement,
-    meta: Vec<(String, u32, u32, i16, u8)>,
+    meta: Vec<ColumnMeta>,
     param_oids: Vec<u32>,
     command: (String, bool),
 }
@@ -911,10 +911,18 @@ impl Prepared {
     }
 }
 
+/// The command tag of a query: cached with its prepared statement, else derived from the text.
+fn command_tag<'a>(prepared: Option<&'a Prepared>, sql: &str) -> std::borrow::Cow<'a, (String, bool)> {
+    match prepared {
+        Some(p) => std::borrow::Cow::Borrowed(&p.command),
+        None => std::borrow::Cow::Owned(command_of(sql)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &Job, prepared: Option<Arc<Prepared>>, text: bool, text_oids: &[u32], cursor: Option<&Semaphore>) -> Result<()> {
     let params: Vec<Wire> = job.params.iter().map(Wire).collect();
     let as_sql = || params.iter().map(|p| p as &dyn ToSql);
-    let command = |p: &Option<Arc<Prepared>>| p.as_ref().map_or_else(|| command_of(&job.sql), |p| p.command.clone());
     if job.has(FLAG_DESCRIBE) {
         let p = prepared.as_ref().ok_or_else(|| Error::Other("describe needs a prepared statement".into()))?;
         let meta = column_meta(p.statement.columns(), text, text_oids);
@@ -936,8 +944,8 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
     };
     let mut stream = std::pin::pin!(stream);
     // raw() asks for every column as text: then the cached metadata does not apply.
-    let mut owned_meta: Option<Vec<(String, u32, u32, i16, u8)>>;
-    let mut meta: Option<&[(String, u32, u32, i16, u8)]> = match &prepared {
+    let mut owned_meta: Option<Vec<ColumnMeta>>;
+    let mut meta: Option<&[ColumnMeta]> = match &prepared {
         Some(p) if !text => Some(&p.meta),
         Some(p) => {
             owned_meta = Some(column_meta(p.statement.columns(), text, text_oids));
@@ -958,7 +966,7 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
                     Ok(p) => p.forget(),
                     Err(_) => {
                         // Closed early: the remaining rows are read and dropped with the stream.
-                        w.done(None, true, &command(&prepared).0);
+                        w.done(None, true, &command_tag(prepared.as_deref(), &job.sql).0);
                         return Ok(());
                     }
                 }
@@ -987,15 +995,8 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
             sink.push(&w.take());
         }
     }
-    let computed;
-    let (command, counted): (&str, bool) = match &prepared {
-        Some(p) => (&p.command.0, p.command.1),
-        None => {
-            computed = command_of(&job.sql);
-            (&computed.0, computed.1)
-        }
-    };
-    w.done(if counted { stream.rows_affected() } else { None }, true, command);
+    let tag = command_tag(prepared.as_deref(), &job.sql);
+    w.done(if tag.1 { stream.rows_affected() } else { None }, true, &tag.0);
     Ok(())
 }
 
@@ -1009,7 +1010,6 @@ fn encoding_of(e: u8) -> Encoding {
     }
 }
 
-/// The simple-query protocol: several statements, text results (types unknown: all strings).
 /// One statement's outcome in a simple-protocol script.
 struct SimpleResult {
     columns: Option<Vec<String>>,
@@ -1044,7 +1044,7 @@ async fn run_simple(client: &Client, sink: &Sink, conn: &Conn, job: Job, key: (i
         let statements = split_statements(&job.sql);
         for (idx, r) in results.into_iter().enumerate() {
             let sql = statements.get(idx).map(String::as_str).unwrap_or("");
-            let meta: Vec<(String, u32, u32, i16, u8)> = match &r.columns {
+            let meta: Vec<ColumnMeta> = match &r.columns {
                 None => Vec::new(),
                 Some(names) => {
                     let described = client.prepare(sql).await.ok().filter(|s| s.columns().len() == names.len());
@@ -1088,14 +1088,20 @@ async fn run_simple(client: &Client, sink: &Sink, conn: &Conn, job: Job, key: (i
     .await;
     match result {
         Err(e) => {
-            if matches!(e, Error::Connection { code: "CONNECTION_CLOSED", .. }) {
-                conn.retiring.store(true, Ordering::SeqCst);
-            }
+            retire_if_dead(conn, &e);
             w.error(&e)
         }
         Ok(()) => sink.push(&parameters_frame(parameters_now())),
     }
     sink.push(&w.take());
+}
+
+/// A query that failed with CONNECTION_CLOSED retires its connection before the error reaches the
+/// user, so a `release()` + `reserve()` right after it never gets this connection again.
+fn retire_if_dead(conn: &Conn, e: &Error) {
+    if matches!(e, Error::Connection { code: "CONNECTION_CLOSED", .. }) {
+        conn.retiring.store(true, Ordering::SeqCst);
+    }
 }
 
 /// The reported parameters as a PARAMETERS frame (the facade calls `onparameter` for changes).

@@ -31,6 +31,9 @@ pub const KIND_ERROR: u8 = 4;
 pub const KIND_NOTICE: u8 = 5;
 pub const KIND_PARAMETERS: u8 = 6;
 
+/// A COLUMNS entry: name, type OID, table OID, column number, value encoding.
+pub type ColumnMeta = (String, u32, u32, i16, u8);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
     pub oid: u32,
@@ -155,7 +158,7 @@ impl FrameWriter {
         self.buf.extend_from_slice(s.as_bytes());
     }
 
-    pub fn columns(&mut self, cols: &[(String, u32, u32, i16, u8)], params: &[u32]) {
+    pub fn columns(&mut self, cols: &[ColumnMeta], params: &[u32]) {
         let at = self.begin(KIND_COLUMNS);
         self.buf.extend_from_slice(&(cols.len() as u16).to_le_bytes());
         for (name, ty, table, number, enc) in cols {
