@@ -1,7 +1,8 @@
 'use strict'
-// The JS side of the native pool: batches queries into one `submit` per tick, keeps one `poll`
-// outstanding while queries are pending (so the process stays alive exactly as long as work is in
-// flight), and decodes completion frames into postgres.js Results. Byte formats: src/core/wire.rs.
+// The JS side of the native pool: batches queries into one `submit` per tick, and decodes the
+// completion frames the native side pushes (`onFrames`, a chunk of many completions per call) into
+// postgres.js Results. While queries are pending the native callback is referenced, so the process
+// stays alive exactly as long as work is in flight. Byte formats: src/core/wire.rs.
 
 const { PostgresError, connectionError } = require('./errors.js')
 
@@ -72,8 +73,20 @@ function rowFactory(columns) {
   return factory
 }
 
+// What the native frames callback reaches the client through: strongly while queries are pending,
+// weakly otherwise (the native side holds the callback, and the client holds the native pool).
+class Target {
+  constructor() { this.busy = null; this.weak = null }
+  deliver(frames) {
+    const client = this.busy || (this.weak && this.weak.deref())
+    client && client.onFrames(frames)
+  }
+}
+
 class Client {
-  constructor(native, { parsers, transform, onnotice, onparameter, parameters, debug, host, port }) {
+  constructor(native, { parsers, transform, onnotice, onparameter, parameters, debug, host, port }, target) {
+    this.target = target
+    target.weak = new WeakRef(this)
     this.onparameter = onparameter
     this.parameters = parameters
     this.debug = debug
@@ -88,11 +101,14 @@ class Client {
     this.nextId = 1
     this.writer = new Writer()
     this.scheduled = false
-    this.polling = false
     this.ended = false
     this.flush = this.flush.bind(this)
-    this.onFrames = this.onFrames.bind(this)
-    this.onPollError = this.onPollError.bind(this)
+  }
+
+  // Keeps the process alive (and this client reachable from the native callback) while work is pending.
+  busy(on) {
+    this.target.busy = on ? this : null
+    this.native.setBusy(on)
   }
 
   // q: { text, params (wire values), types, flags, conn, resolve, reject, result state }
@@ -102,6 +118,7 @@ class Client {
     const id = this.nextId++
     this.nextId > 0xfffffff0 && (this.nextId = 1)
     this.pending.set(id, q)
+    this.pending.size === 1 && this.busy(true)
     q.id = id
     this.debug && this.debug(q.conn || 0, q.text, q.values0 || q.params, q.types)
     const w = this.writer
@@ -137,30 +154,23 @@ class Client {
       this.native.submit(this.writer.take())
     } catch (err) {
       // A malformed batch is a bug here, not the user's: fail what was pending rather than hang.
-      for (const q of this.pending.values()) q.reject(err)
-      this.pending.clear()
+      this.failAll(err)
     }
-    this.poll()
   }
 
-  poll() {
-    if (this.polling || this.pending.size === 0) return
-    this.polling = true
-    this.native.poll().then(this.onFrames, this.onPollError)
-  }
-
-  onPollError(err) {
-    this.polling = false
-    for (const q of this.pending.values()) q.reject(err)
+  failAll(err) {
+    const all = [...this.pending.values()]
     this.pending.clear()
+    this.busy(false)
+    for (const q of all) q.reject(err)
   }
 
+  // Called by the native side with a chunk of completion frames.
   onFrames(buf) {
-    this.polling = false
     try {
       this.decode(buf)
     } finally {
-      this.poll()
+      this.pending.size === 0 && this.target.busy !== null && this.busy(false)
     }
   }
 
@@ -330,8 +340,7 @@ class Client {
 
   // After end(): whatever never completed settles now.
   rejectAll(code) {
-    for (const q of this.pending.values()) q.reject(connectionError(code, '', this.address))
-    this.pending.clear()
+    this.pending.size && this.failAll(connectionError(code, '', this.address))
   }
 }
 
@@ -362,4 +371,4 @@ function nativeError(err, address) {
   }
 }
 
-module.exports = { Client, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }
+module.exports = { Client, Target, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }

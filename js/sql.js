@@ -5,7 +5,7 @@ const { build, buildUnsafe, serializeParams, helper, typed, json, array, Paramet
 const { buildTypes, parserFor } = require('./types.js')
 const { normalizeTransform } = require('./transform.js')
 const { genericError, notSupportedError } = require('./errors.js')
-const { Client, Result, nativeError } = require('./client.js')
+const { Client, Target, Result, nativeError } = require('./client.js')
 const { Query, FLAG_PREPARE, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./query.js')
 const { resolveRetry, withRetry, isOCCError, backoff } = require('./retry.js')
 const fs = require('fs')
@@ -137,19 +137,20 @@ function createSql(native, url, options) {
 
   const provider = typeof options.customCredentialsProvider === 'function' ? credentialsProvider(options.customCredentialsProvider) : undefined
   let pool
+  const target = new Target()
   try {
     // onReservedConnectionClose(connectionId): a connection closed unexpectedly or failed its check.
     const onClose = options.onReservedConnectionClose
       ? () => { try { options.onReservedConnectionClose(options.connectionId) } catch (err) { queueMicrotask(() => { throw err }) } }
       : undefined
-    pool = new native.NativePool(url, nativeOptions(options), [...customOids], provider, onClose)
+    pool = new native.NativePool(url, nativeOptions(options), [...customOids], frames => target.deliver(frames), provider, onClose)
   } catch (err) {
     throw nativeError(err)
   }
   const resolved = pool.options
   const parameters = {}
   const debug = options.debug === true ? (conn, text, params) => console.log(text, params) : options.debug || undefined // eslint-disable-line no-console
-  const client = new Client(pool, { parsers, transform, onnotice: options.onnotice, onparameter: options.onparameter, parameters, debug, host: resolved.host, port: resolved.port })
+  const client = new Client(pool, { parsers, transform, onnotice: options.onnotice, onparameter: options.onparameter, parameters, debug, host: resolved.host, port: resolved.port }, target)
   const ctx = { transform, serializers: types.serializers }
   const env = { client, pool, statementRetry, logger, retried: () => occRetries++ }
 
@@ -304,7 +305,7 @@ function createSql(native, url, options) {
     client.flush()
     await pool.end(timeout === null || timeout === undefined ? undefined : Number(timeout))
     // Completions that arrived while ending are delivered; anything else was destroyed.
-    client.decode(pool.pollNow())
+    client.onFrames(pool.pollNow())
     client.rejectAll(timeout === null || timeout === undefined ? 'CONNECTION_ENDED' : 'CONNECTION_DESTROYED')
   }
   // As postgres.js: the connections close (after their work, or at `timeout` seconds), and the

@@ -1,5 +1,5 @@
-//! `NativePool`: one pool per `sql` instance. `submit` queues a batch of queries (sync), `poll`
-//! resolves with every completion frame available (one crossing for many results).
+//! `NativePool`: one pool per `sql` instance. `submit` queues a batch of queries (sync); completion
+//! frames are pushed to the `onFrames` callback, a chunk of many completions per call.
 use super::config::{resolve, view, ResolvedOptions};
 use super::credentials::{JsProvider, ProviderFn};
 use super::to_napi;
@@ -7,7 +7,9 @@ use crate::core::credentials::{static_credentials, CredentialCache, Source};
 use crate::core::pool::{Pool, PoolOptions};
 use crate::core::wire::{parse_batch, FrameWriter};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use napi::bindgen_prelude::{Buffer, Function, Promise};
+use napi::bindgen_prelude::{Buffer, Function, Promise, ToNapiValue};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Env;
 use napi_derive::napi;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,14 +26,34 @@ pub struct PoolStatsView {
 #[napi]
 pub struct NativePool {
     pool: Pool,
+    /// Delivers completion frames; referenced (keeps Node alive) only while queries are pending.
+    deliver: Arc<FramesFn>,
+}
+
+type FramesFn = ThreadsafeFunction<(), (), Frames, napi::Status, false, true>;
+
+/// A chunk of completion frames for JS: small ones copied into a new Buffer (cheaper than an
+/// external buffer with a finalizer), large ones handed over without a copy.
+pub struct Frames(Vec<u8>);
+
+impl ToNapiValue for Frames {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        if val.0.len() > 16 * 1024 {
+            return Buffer::to_napi_value(env, val.0.into());
+        }
+        let mut data = std::ptr::null_mut();
+        let mut out = std::ptr::null_mut();
+        napi::check_status!(napi::sys::napi_create_buffer_copy(env, val.0.len(), val.0.as_ptr().cast(), &mut data, &mut out))?;
+        Ok(out)
+    }
 }
 
 #[napi]
 impl NativePool {
     /// `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
     /// function returning AWS credentials (used instead of the default chain).
-    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
-    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
+    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], onFrames: (frames: Buffer) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
+    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, on_frames: Function<Buffer, ()>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
         let cfg = resolve(url, options)?;
         let source = match (credentials_provider, &cfg.static_credentials) {
             (Some(f), _) => {
@@ -62,7 +84,15 @@ impl NativePool {
         };
         let pool = napi::bindgen_prelude::within_runtime_if_available(|| Pool::new(cfg, CredentialCache::new(source), PoolOptions { text_oids, on_notice: Some(on_notice), on_close })).map_err(to_napi)?;
         let _ = sink_slot.set(pool.sink());
-        Ok(NativePool { pool })
+        // The callback takes its chunk on the JS thread, when it runs: frames that arrive meanwhile
+        // join the same delivery. It holds the sink weakly (the sink holds the callback).
+        let sink = Arc::downgrade(&pool.sink());
+        let deliver: Arc<FramesFn> = Arc::new(on_frames.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(move |_| Ok(Frames(sink.upgrade().map(|s| s.take_delivery()).unwrap_or_default())))?);
+        let hook = deliver.clone();
+        pool.sink().deliver_with(Some(Arc::new(move || {
+            let _ = hook.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        })));
+        Ok(NativePool { pool, deliver })
     }
 
     /// The resolved options, without secrets.
@@ -80,10 +110,18 @@ impl NativePool {
         Ok(())
     }
 
-    /// Resolves with all completion frames available, waiting for at least one.
+    /// While queries are pending the frames callback keeps Node alive (as a socket with work would).
     #[napi]
-    pub async fn poll(&self) -> napi::Result<Buffer> {
-        Ok(self.pool.sink().take().await.into())
+    pub fn set_busy(&self, env: Env, busy: bool) -> napi::Result<()> {
+        // SAFETY: called on the JS thread with its env; the function stays valid while `self` holds it.
+        let status = unsafe {
+            if busy {
+                napi::sys::napi_ref_threadsafe_function(env.raw(), self.deliver.raw())
+            } else {
+                napi::sys::napi_unref_threadsafe_function(env.raw(), self.deliver.raw())
+            }
+        };
+        napi::check_status!(status)
     }
 
     /// Completion frames available now (no waiting).
@@ -135,6 +173,8 @@ impl NativePool {
     pub async fn end(&self, timeout_secs: Option<f64>) -> napi::Result<()> {
         let t = timeout_secs.filter(|t| t.is_finite() && *t >= 0.0).map(Duration::from_secs_f64);
         self.pool.end(t).await;
+        // No more deliveries: the callback (and what it holds in JS) can be released.
+        self.pool.sink().deliver_with(None);
         Ok(())
     }
 

@@ -40,12 +40,27 @@ const POLL_BYTES: usize = 128 * 1024;
 
 /// Completed frames waiting for the binding to take them: chunks of whole frames, each filled up
 /// to [`POLL_BYTES`] (a single push may be larger).
+///
+/// Two ways to take them: `take().await` (Rust callers), or push delivery for the binding: a hook
+/// set with [`Sink::deliver_with`] is called (off the JS thread) when frames arrive and no delivery
+/// is under way; the JS thread then takes one chunk with [`Sink::take_delivery`], which calls the
+/// hook again while chunks remain, so the event loop runs between chunks.
 #[derive(Default)]
 pub struct Sink {
-    buf: Mutex<VecDeque<Vec<u8>>>,
+    buf: Mutex<Queue>,
     notify: Notify,
-    /// Set when the pool has ended: a waiting poll returns (empty) instead of keeping Node alive.
+    /// Set when the pool has ended: a waiting `take` returns (empty) instead of keeping Node alive.
     closed: AtomicBool,
+}
+
+pub type DeliveryHook = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Default)]
+struct Queue {
+    chunks: VecDeque<Vec<u8>>,
+    hook: Option<DeliveryHook>,
+    /// A delivery was requested and has not emptied the queue yet.
+    signalled: bool,
 }
 
 impl Sink {
@@ -53,13 +68,44 @@ impl Sink {
         if frames.is_empty() {
             return;
         }
-        let mut chunks = lock(&self.buf);
-        match chunks.back_mut() {
+        let mut q = lock(&self.buf);
+        match q.chunks.back_mut() {
             Some(last) if last.len() + frames.len() <= POLL_BYTES => last.extend_from_slice(frames),
-            _ => chunks.push_back(frames.to_vec()),
+            _ => q.chunks.push_back(frames.to_vec()),
         }
-        drop(chunks);
-        self.notify.notify_one();
+        let hook = if q.signalled { None } else { q.hook.clone() };
+        q.signalled |= hook.is_some();
+        drop(q);
+        match hook {
+            Some(h) => h(),
+            None => self.notify.notify_one(),
+        }
+    }
+
+    /// Push delivery (see the type's doc); `None` stops it.
+    pub fn deliver_with(&self, hook: Option<DeliveryHook>) {
+        let mut q = lock(&self.buf);
+        q.signalled = false;
+        q.hook = hook;
+        let call = q.hook.clone().filter(|_| !q.chunks.is_empty());
+        q.signalled = call.is_some();
+        drop(q);
+        if let Some(h) = call {
+            h();
+        }
+    }
+
+    /// The oldest chunk (empty when there is none); asks for another delivery while chunks remain.
+    pub fn take_delivery(&self) -> Vec<u8> {
+        let mut q = lock(&self.buf);
+        let chunk = q.chunks.pop_front().unwrap_or_default();
+        let again = if q.chunks.is_empty() { None } else { q.hook.clone() };
+        q.signalled = again.is_some();
+        drop(q);
+        if let Some(h) = again {
+            h();
+        }
+        chunk
     }
 
     /// Waits until frames are available and takes the oldest chunk (empty once the pool has ended).
@@ -67,8 +113,8 @@ impl Sink {
         loop {
             let notified = self.notify.notified();
             {
-                let mut b = lock(&self.buf);
-                if let Some(chunk) = b.pop_front() {
+                let mut q = lock(&self.buf);
+                if let Some(chunk) = q.chunks.pop_front() {
                     return chunk;
                 }
                 if self.closed.load(Ordering::SeqCst) {
@@ -87,7 +133,7 @@ impl Sink {
 
     /// Takes everything that is there without waiting.
     pub fn try_take(&self) -> Vec<u8> {
-        let chunks = std::mem::take(&mut *lock(&self.buf));
+        let chunks = std::mem::take(&mut lock(&self.buf).chunks);
         let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
         for c in chunks {
             out.extend_from_slice(&c);
