@@ -45,8 +45,53 @@ function array(xs, type) {
 const escapeIdentifier = x => '"' + x.replace(/"/g, '""').replace(/\./g, '"."') + '"'
 
 function build(strings, args, ctx) {
+  return plainArgs(args) && Object.isFrozen(strings) ? buildPlain(strings, args) : buildFull(strings, args, ctx)
+}
+
+function buildFull(strings, args, ctx) {
   const state = newState(ctx)
   return result(template(strings, args, state), state)
+}
+
+// The common case, a template literal whose arguments are all plain values or typed parameters
+// (no fragments, helpers, arrays or undefined): the text depends on the strings alone, so it is made
+// once per call site (the same string each time, which also keeps lookups by text cheap).
+const texts = new WeakMap()
+
+function plainArgs(args) {
+  if (args.length >= MAX_PARAMETERS - 1) return false
+  for (let i = 0; i < args.length; i++) {
+    const x = args[i]
+    if (typeof x !== 'object') {
+      if (x === undefined || typeof x === 'function') return false
+    } else if (x !== null && !(x instanceof Date) && !(x instanceof Uint8Array) &&
+      !(x instanceof Parameter && !x.array && x.value !== undefined && !Array.isArray(x.value))) {
+      return false
+    }
+  }
+  return true
+}
+
+function buildPlain(strings, args) {
+  let text = texts.get(strings)
+  if (text === undefined) {
+    text = strings[0]
+    for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]
+    texts.set(strings, text)
+  }
+  const types = new Array(args.length)
+  let params = args
+  for (let i = 0; i < args.length; i++) {
+    const x = args[i]
+    if (x instanceof Parameter) {
+      params === args && (params = args.slice())
+      params[i] = x.value
+      types[i] = x.type || 0
+    } else {
+      types[i] = inferType(x)
+    }
+  }
+  return { text, params, types }
 }
 
 // Top-level sql.unsafe(text, args): the text is kept, every arg is a parameter.

@@ -102,13 +102,31 @@ class Client {
     this.writer = new Writer()
     this.scheduled = false
     this.ended = false
+    this.idleCheck = null
     this.flush = this.flush.bind(this)
+    this.checkIdle = this.checkIdle.bind(this)
   }
 
-  // Keeps the process alive (and this client reachable from the native callback) while work is pending.
+  // Keeps the process alive (and this client reachable from the native callback) while work is
+  // pending. Going idle is decided on the next loop turn: a caller awaiting one query after another
+  // sends the next one before that, and the native callback stays referenced without two calls per query.
   busy(on) {
-    this.target.busy = on ? this : null
-    this.native.setBusy(on)
+    if (on) {
+      if (this.target.busy === null) {
+        this.target.busy = this
+        this.native.setBusy(true)
+      }
+    } else if (this.target.busy !== null && !this.idleCheck) {
+      this.idleCheck = setImmediate(this.checkIdle)
+    }
+  }
+
+  checkIdle() {
+    this.idleCheck = null
+    if (this.pending.size === 0 && this.target.busy !== null) {
+      this.target.busy = null
+      this.native.setBusy(false)
+    }
   }
 
   // q: { text, params (wire values), types, flags, conn, resolve, reject, result state }
@@ -170,7 +188,7 @@ class Client {
     try {
       this.decode(buf)
     } finally {
-      this.pending.size === 0 && this.target.busy !== null && this.busy(false)
+      this.pending.size === 0 && this.busy(false)
     }
   }
 
