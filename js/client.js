@@ -6,6 +6,9 @@
 
 const { PostgresError, connectionError } = require('./errors.js')
 
+// A resolved promise's then() is a cheaper microtask than queueMicrotask (no AsyncResource per call).
+const resolved = Promise.resolve()
+
 const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_CURSOR = 16
 const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5, KIND_PARAMETERS = 6
 const ENC_TEXT = 0, ENC_F64 = 1, ENC_BOOL = 2, ENC_BYTES = 3, ENC_TIME = 4
@@ -161,7 +164,7 @@ class Client {
     if (q.flags & FLAG_CURSOR) w.u32(q.cursor)
     if (!this.scheduled) {
       this.scheduled = true
-      queueMicrotask(this.flush)
+      resolved.then(this.flush)
     }
   }
 

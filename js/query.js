@@ -6,6 +6,19 @@ const { FRAGMENT } = require('./build.js')
 const { notTaggedCallError, genericError } = require('./errors.js')
 const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR } = require('./client.js')
 
+// Queries waiting to start (see Query.handle). A resolved promise's then() is a cheaper microtask
+// than queueMicrotask, which makes an AsyncResource per call.
+const resolved = Promise.resolve()
+let starting = []
+function startAll() {
+  const queries = starting
+  starting = []
+  for (let i = 0; i < queries.length; i++) {
+    const q = queries[i]
+    try { q._run(q) } catch (err) { q._reject(err) }
+  }
+}
+
 class Query extends Promise {
   // Private fields, not defineProperties: a Query is made per call, and that is the hot path.
   #run; #resolve; #reject; #state
@@ -27,15 +40,18 @@ class Query extends Promise {
 
   static get [Symbol.species]() { return Promise }
 
-  then() { this.handle(); return super.then.apply(this, arguments) }
-  catch() { this.handle(); return super.catch.apply(this, arguments) }
-  finally() { this.handle(); return super.finally.apply(this, arguments) }
+  then(onFulfilled, onRejected) { this.handle(); return super.then(onFulfilled, onRejected) }
+  catch(onRejected) { this.handle(); return super.catch(onRejected) }
+  finally(onFinally) { this.handle(); return super.finally(onFinally) }
 
   handle() {
-    if (this._state.started) return
-    this._state.started = true
-    // Start on the next microtask so chained modifiers (.values(), .raw()) apply first.
-    queueMicrotask(() => this._run(this))
+    const state = this.#state
+    if (state.started) return
+    state.started = true
+    // Start on a later microtask so chained modifiers (.values(), .raw()) apply first. Queries
+    // handled before it runs start together, in order (one microtask for many queries).
+    starting.push(this)
+    starting.length === 1 && resolved.then(startAll)
   }
 
   execute() { this.handle(); return this }
