@@ -236,18 +236,23 @@ class Alternatives {
 // Wire form of built params: a custom serializer for the param's OID (or for the element OID of
 // an array type) when there is one, else by the JS value.
 function serializeParams(params, types, serializers = defaultSerializers) {
-  return params.map((x, i) => {
-    if (x == null)
-      return null
-    // An array whose type the server infers: postgres.js serializes it by the server's choice, so
-    // Rust picks one of these at Bind: an array literal (array types), JSON (json/jsonb) or '' + x.
-    if (types[i] === 0 && Array.isArray(x))
-      return new Alternatives(serialize(x), JSON.stringify(x), '' + x)
-    const own = serializers[types[i]]
-    const element = serializers[ARRAY_ELEMENT[types[i]]]
-    const out = own ? own(x) : element && Array.isArray(x) ? arrayLiteral(x, element) : serialize(x)
-    return typeof out === 'string' || Buffer.isBuffer(out) ? out : serialize(out)
-  })
+  const out = new Array(params.length)
+  for (let i = 0; i < params.length; i++) out[i] = serializeParam(params[i], types[i], serializers)
+  return out
+}
+
+function serializeParam(x, type, serializers) {
+  if (x == null)
+    return null
+  // An array whose type the server infers: postgres.js serializes it by the server's choice, so
+  // Rust picks one of these at Bind: an array literal (array types), JSON (json/jsonb) or '' + x.
+  if (type === 0 && Array.isArray(x))
+    return new Alternatives(serialize(x), JSON.stringify(x), '' + x)
+  const own = serializers[type]
+  if (own === undefined && typeof x !== 'object') return typeof x === 'string' ? x : serialize(x)
+  const element = serializers[ARRAY_ELEMENT[type]]
+  const out = own ? own(x) : element && Array.isArray(x) ? arrayLiteral(x, element) : serialize(x)
+  return typeof out === 'string' || Buffer.isBuffer(out) ? out : serialize(out)
 }
 
 module.exports = {

@@ -45,11 +45,21 @@ class Writer {
   u32(x) { this.ensure(4); this.buf.writeUInt32LE(x >>> 0, this.pos); this.pos += 4 }
   i32(x) { this.ensure(4); this.buf.writeInt32LE(x, this.pos); this.pos += 4 }
   str(s) {
-    const max = s.length * 3
-    this.ensure(4 + max)
-    const n = this.buf.write(s, this.pos + 4, 'utf8')
-    this.buf.writeUInt32LE(n, this.pos)
-    this.pos += 4 + n
+    const len = s.length
+    this.ensure(4 + len * 3)
+    const buf = this.buf, at = this.pos + 4
+    let n = 0
+    // Short ASCII strings are copied here: cheaper than a call into the UTF-8 encoder.
+    if (len <= 64) {
+      for (; n < len; n++) {
+        const c = s.charCodeAt(n)
+        if (c > 0x7f) break
+        buf[at + n] = c
+      }
+    }
+    if (n < len) n = buf.write(s, at, 'utf8')
+    buf.writeUInt32LE(n, this.pos)
+    this.pos = at + n
   }
   bytes(b) { this.ensure(4 + b.length); this.buf.writeInt32LE(b.length, this.pos); b.copy ? b.copy(this.buf, this.pos + 4) : this.buf.set(b, this.pos + 4); this.pos += 4 + b.length }
   // A view, not a copy: `submit` parses the batch synchronously and keeps nothing of it.
@@ -303,8 +313,8 @@ class Client {
             case ENC_F64: v = buf.readDoubleLE(p); break
             case ENC_TIME: v = new Date(buf.readDoubleLE(p)); break
             case ENC_BOOL: v = buf[p] === 1; break
-            case ENC_BYTES: v = Buffer.from(buf.subarray(p, p + len)); break
-            default: v = buf.toString('utf8', p, p + len); col.parser && (v = col.parser(v))
+            case ENC_BYTES: v = Buffer.allocUnsafe(len); buf.copy(v, 0, p, p + len); break
+            default: v = buf.utf8Slice(p, p + len); col.parser && (v = col.parser(v))
           }
           p += len
         }

@@ -31,7 +31,8 @@ class Query extends Promise {
     this.#run = run
     this.#resolve = resolve
     this.#reject = reject
-    this.#state = { started: false, flags: 0, values: false, raw: false }
+    // Every field declared up front: one object shape, no properties added later.
+    this.#state = { started: false, flags: 0, values: false, raw: false, pending: null, cancelled: false, forEach: undefined, cursor: undefined, cursorFn: undefined, onBatch: undefined, more: undefined, close: undefined }
   }
   get _run() { return this.#run }
   get _resolve() { return this.#resolve }
