@@ -33,6 +33,37 @@ test('result values follow postgres.js rules', async () => {
   assert.ok(Buffer.isBuffer(r.by))
 })
 
+test('rows of many shapes decode alike: every encoding with nulls, extremes, duplicate and odd names, forEach, cursor', async () => {
+  // Mixed nulls and values in every encoding (i32, f64, time, bool, bytes, text with and without a parser).
+  const rows = await sql`select
+    case when i % 2 = 0 then null else (-2147483648 + i)::int4 end as i4, case when i = 2 then 32767::int2 end as i2,
+    case when i % 3 = 0 then null else i * 0.5 end::float8 as f, 4294967295::oid as o,
+    case when i = 1 then null else timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second' end as t,
+    case when i % 2 = 0 then i = 2 end as b, case when i = 3 then null else int4send(i) end as by,
+    case when i = 2 then null else 'r ' || i end as s, case when i = 1 then null else ('{"i":' || i || '}')::jsonb end as j,
+    i as "a b", 'x' as "a""q", 1 as dup, 2 as dup, 0 as "constructor"
+    from generate_series(1, 4) i`
+  assert.equal(rows.length, 4)
+  assert.deepEqual(rows.map(r => [r.i4, r.i2, r.f, r.o, r.t && r.t.toISOString(), r.b, r.by && [...r.by], r.s, r.j, r['a b'], r['a"q'], r.dup, r.constructor]), [
+    [-2147483647, null, 0.5, 4294967295, null, null, [0, 0, 0, 1], 'r 1', null, 1, 'x', 2, 0],
+    [null, 32767, 1, 4294967295, '2024-01-01T00:00:02.000Z', true, [0, 0, 0, 2], null, { i: 2 }, 2, 'x', 2, 0],
+    [-2147483645, null, null, 4294967295, '2024-01-01T00:00:03.000Z', null, null, 'r 3', { i: 3 }, 3, 'x', 2, 0],
+    [null, null, 2, 4294967295, '2024-01-01T00:00:04.000Z', false, [0, 0, 0, 4], 'r 4', { i: 4 }, 4, 'x', 2, 0]
+  ])
+  assert.ok(Buffer.isBuffer(rows[0].by) && rows[0].by.buffer !== rows[1].by.buffer || rows[0].by.byteOffset !== rows[1].by.byteOffset, 'each bytea value is its own copy')
+  assert.deepEqual(Object.keys(rows[0]), ['i4', 'i2', 'f', 'o', 't', 'b', 'by', 's', 'j', 'a b', 'a"q', 'dup', 'constructor'])
+  const [proto] = await sql`select 1 as "__proto__", 2 as x`
+  // As in postgres.js (assignment): a "__proto__" column never changes the row's prototype.
+  assert.equal(Object.getPrototypeOf(proto), Object.prototype)
+  assert.equal(proto.x, 2)
+  const seen = []
+  const done = await sql`select i from generate_series(1, 3) i`.forEach(r => seen.push(r.i))
+  assert.deepEqual([seen, done.length, done.count], [[1, 2, 3], 0, 3])
+  const batches = []
+  for await (const b of sql`select i, i::text as s from generate_series(1, 5) i`.cursor(2)) batches.push(b.map(r => r.i + r.s))
+  assert.deepEqual(batches, [['11', '22'], ['33', '44'], ['55']])
+})
+
 test('parameters: inferred types, text serialization, bytea, json, null', async () => {
   const date = new Date('2020-01-02T03:04:05.678Z')
   const [r] = await sql`select ${1} as one, ${'txt'} as s, ${true} as b, ${date} as d, ${Buffer.from([1, 2])} as by,

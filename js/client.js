@@ -11,7 +11,7 @@ const resolved = Promise.resolve()
 
 const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_CURSOR = 16
 const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5, KIND_PARAMETERS = 6
-const ENC_TEXT = 0, ENC_F64 = 1, ENC_BOOL = 2, ENC_BYTES = 3, ENC_TIME = 4
+const ENC_TEXT = 0, ENC_F64 = 1, ENC_BOOL = 2, ENC_BYTES = 3, ENC_TIME = 4, ENC_I32 = 5
 
 // postgres.js's Result: an Array with count, command, columns, statement and state. They are
 // accessors over private fields, not own non-enumerable properties as in postgres.js: defining
@@ -94,6 +94,40 @@ class Target {
     const client = this.busy || (this.weak && this.weak.deref())
     client && client.onFrames(frames)
   }
+}
+
+// A row decoder specialised for a column set, cached on the columns array: each column is read by
+// its own line of code (no per-value dispatch) straight into an object literal of fixed shape, so a
+// number never needs a temporary heap box. Used when no transform, raw() or values() applies;
+// `__proto__` (which a literal would treat as the prototype) and very wide rows keep the generic loop.
+const READ = {
+  [ENC_I32]: () => 'buf.readInt32LE(p)',
+  [ENC_F64]: () => 'buf.readDoubleLE(p)',
+  [ENC_TIME]: () => 'new Date(buf.readDoubleLE(p))',
+  [ENC_BOOL]: () => 'buf[p] === 1',
+  [ENC_BYTES]: i => `Buffer.allocUnsafe(len); buf.copy(v${i}, 0, p, p + len)`,
+  [ENC_TEXT]: (i, col) => col.parser ? `cols[${i}].parser(buf.utf8Slice(p, p + len))` : 'buf.utf8Slice(p, p + len)'
+}
+
+function rowDecoder(columns) {
+  if (columns.decoder !== undefined) return columns.decoder
+  let decoder = null
+  if (columns.length <= 200 && !columns.some(c => c.name === '__proto__')) {
+    const lines = columns.map((col, i) =>
+      `    let v${i} = null, len = buf.readInt32LE(p); p += 4\n` +
+      `    if (len >= 0) { v${i} = ${(READ[col.enc] || READ[ENC_TEXT])(i, col)}; p += len }`)
+    const row = columns.map((c, i) => JSON.stringify(String(c.name)) + ': v' + i).join(', ')
+    decoder = new Function('cols', 'Buffer', // eslint-disable-line no-new-func
+      'return function decodeRows(buf, p, count, out, each, current) {\n' +
+      '  for (let r = 0; r < count; r++) {\n' +
+      lines.map(l => l.replace(/let v(\d+) = null, len/, (m, i) => i === '0' ? m : `let v${i} = null; len`)).join('\n') + '\n' +
+      `    const row = { ${row} }\n` +
+      '    each ? each(row, current) : out.push(row)\n' +
+      '  }\n' +
+      '}')(columns, Buffer)
+  }
+  Object.defineProperty(columns, 'decoder', { value: decoder })
+  return decoder
 }
 
 class Client {
@@ -297,6 +331,14 @@ class Client {
     const valueFrom = this.transform.value.from, rowFrom = this.transform.row.from
     const each = q.forEach
     const out = q.cursor ? new Result() : q.current
+    if (!values && !raw && !valueFrom && !rowFrom && count > 0) {
+      const decoder = rowDecoder(columns)
+      if (decoder !== null) {
+        decoder(buf, p, count, out, each, q.current)
+        q.cursor && q.onBatch(out)
+        return
+      }
+    }
     // Row objects come from a factory made for this column set (an object literal of fixed shape),
     // filled from a scratch array: far cheaper than adding properties one by one.
     const factory = values || raw ? undefined : rowFactory(columns)
@@ -310,6 +352,7 @@ class Client {
         if (len >= 0) {
           if (raw) v = Buffer.from(buf.subarray(p, p + len))
           else switch (col.enc) {
+            case ENC_I32: v = buf.readInt32LE(p); break
             case ENC_F64: v = buf.readDoubleLE(p); break
             case ENC_TIME: v = new Date(buf.readDoubleLE(p)); break
             case ENC_BOOL: v = buf[p] === 1; break

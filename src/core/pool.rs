@@ -1052,6 +1052,7 @@ fn encoding_of(e: u8) -> Encoding {
         2 => Encoding::Bool,
         3 => Encoding::Bytes,
         4 => Encoding::TimeMs,
+        5 => Encoding::I32,
         _ => Encoding::Text,
     }
 }

@@ -22,6 +22,8 @@ pub enum Encoding {
     Bytes = 3,
     /// f64 little-endian milliseconds since the Unix epoch (NaN for ±infinity), for `Date`s.
     TimeMs = 4,
+    /// i32 little-endian (int2, int4): read in JS as a small integer, which needs no heap number.
+    I32 = 5,
 }
 
 pub mod oid {
@@ -95,7 +97,8 @@ pub fn encoding_for(type_oid: u32, text: bool) -> Encoding {
         _ if text => Encoding::Text,
         BYTEA => Encoding::Bytes,
         BOOL => Encoding::Bool,
-        INT2 | INT4 | OID | FLOAT4 | FLOAT8 => Encoding::F64,
+        INT2 | INT4 => Encoding::I32,
+        OID | FLOAT4 | FLOAT8 => Encoding::F64,
         DATE | TIMESTAMPTZ => Encoding::TimeMs,
         _ => Encoding::Text,
     }
@@ -129,10 +132,18 @@ pub fn encode(type_oid: u32, enc: Encoding, raw: &[u8], out: &mut Vec<u8>) -> R<
     match enc {
         Encoding::Bytes => out.extend_from_slice(raw),
         Encoding::Bool => out.push(u8::from(exact::<1>(raw, "bool")?[0] != 0)),
+        Encoding::I32 => {
+            let x = match type_oid {
+                INT2 => i32::from(i16::from_be_bytes(exact(raw, "int2")?)),
+                INT4 => i32::from_be_bytes(exact(raw, "int4")?),
+                _ => return Err(bad("integer")),
+            };
+            out.extend_from_slice(&x.to_le_bytes());
+        }
         Encoding::F64 => {
             let x = match type_oid {
-                INT2 => i16::from_be_bytes(exact(raw, "int2")?) as f64,
-                INT4 => i32::from_be_bytes(exact(raw, "int4")?) as f64,
+                INT2 => f64::from(i16::from_be_bytes(exact(raw, "int2")?)),
+                INT4 => f64::from(i32::from_be_bytes(exact(raw, "int4")?)),
                 OID => u32::from_be_bytes(exact(raw, "oid")?) as f64,
                 // float4's text form is the shortest decimal that round-trips the f32; JS reads that.
                 FLOAT4 => shortest_f32(f32::from_be_bytes(exact(raw, "float4")?)),
@@ -1190,6 +1201,16 @@ mod tests {
         encode(oid::FLOAT4, Encoding::F64, &1.1f32.to_be_bytes(), &mut out).unwrap();
         assert_eq!(f64::from_le_bytes(out[..8].try_into().unwrap()), 1.1);
         assert!(encode(oid::INT4, Encoding::F64, &[1, 2], &mut out).is_err());
+        // int2/int4 travel as i32 (JS reads a small integer).
+        assert_eq!(encoding_for(oid::INT4, false), Encoding::I32);
+        assert_eq!(encoding_for(oid::OID, false), Encoding::F64);
+        for (ty, raw, want) in [(oid::INT2, (-2i16).to_be_bytes().to_vec(), -2i32), (oid::INT4, i32::MIN.to_be_bytes().to_vec(), i32::MIN)] {
+            let mut out = Vec::new();
+            encode(ty, Encoding::I32, &raw, &mut out).unwrap();
+            assert_eq!(out, want.to_le_bytes());
+        }
+        assert!(encode(oid::INT4, Encoding::I32, &[1, 2, 3], &mut out).is_err());
+        assert!(encode(oid::FLOAT8, Encoding::I32, &1f64.to_be_bytes(), &mut out).is_err());
     }
 
     #[test]
