@@ -80,6 +80,19 @@ test('parameters: inferred types, text serialization, bytea, json, null', async 
   assert.equal(r.f, 3.25)
 })
 
+test('Date parameters (bound as binary timestamptz) keep every millisecond, before 1970 and 2000 and BC too (ISO text of a BC year is not valid input); an invalid Date throws', async () => {
+  const dates = ['2020-01-02T03:04:05.678Z', '1999-12-31T23:59:59.999Z', '1969-07-20T20:17:40.001Z', '0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']
+    .map(s => new Date(s)).concat(new Date(Date.UTC(-43, 2, 15, 12)))
+  for (const d of dates) {
+    const [r] = await sql`select ${d} as d, extract(epoch from ${d}::timestamptz) * 1000 as ms`
+    assert.equal(r.d.getTime(), d.getTime(), d.toISOString())
+    assert.equal(Number(r.ms), d.getTime(), d.toISOString())
+  }
+  const [typed] = await sql`select ${sql.typed(new Date('2024-02-29T12:00:00Z'), 1082)}::text as day`
+  assert.equal(typed.day, '2024-02-29', 'a Date typed as date still goes as text')
+  await assert.rejects(sql`select ${new Date(NaN)} as d`, RangeError)
+})
+
 test('Result metadata: count, command, columns, statement', async () => {
   await sql`create table if not exists q_meta (id int, name text)`
   await sql`delete from q_meta`

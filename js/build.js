@@ -229,6 +229,8 @@ function builder(before, { first, rest }, state) {
   return best.fn ? best.fn(first, rest, state) : identifiers(first, state)
 }
 
+const TIMESTAMPTZ = defaultSerializers[1184]
+
 class Alternatives {
   constructor(literal, json, plain) { this.literal = literal; this.json = json; this.plain = plain }
 }
@@ -250,6 +252,9 @@ function serializeParam(x, type, serializers) {
     return new Alternatives(serialize(x), JSON.stringify(x), '' + x)
   const own = serializers[type]
   if (own === undefined && typeof x !== 'object') return typeof x === 'string' ? x : serialize(x)
+  // A Date bound as timestamptz by the default serializer travels as its milliseconds (the native
+  // side binds binary timestamptz); an invalid Date still throws toISOString's RangeError.
+  if (type === 1184 && own === TIMESTAMPTZ && x instanceof Date && x.getTime() === x.getTime()) return x
   const element = serializers[ARRAY_ELEMENT[type]]
   const out = own ? own(x) : element && Array.isArray(x) ? arrayLiteral(x, element) : serialize(x)
   return typeof out === 'string' || Buffer.isBuffer(out) ? out : serialize(out)

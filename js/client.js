@@ -44,6 +44,7 @@ class Writer {
   u16(x) { this.ensure(2); this.buf.writeUInt16LE(x, this.pos); this.pos += 2 }
   u32(x) { this.ensure(4); this.buf.writeUInt32LE(x >>> 0, this.pos); this.pos += 4 }
   i32(x) { this.ensure(4); this.buf.writeInt32LE(x, this.pos); this.pos += 4 }
+  f64(x) { this.ensure(8); this.buf.writeDoubleLE(x, this.pos); this.pos += 8 }
   str(s) {
     const len = s.length
     this.ensure(4 + len * 3)
@@ -201,6 +202,8 @@ class Client {
         w.u8(0); w.str(v)
       } else if (v instanceof Uint8Array) {
         w.u8(1); w.bytes(v)
+      } else if (v instanceof Date) { // a valid Date bound as timestamptz: sent in binary by Rust
+        w.u8(3); w.i32(8); w.f64(v.getTime())
       } else { // build.js Alternatives: the server's parameter type picks one
         w.u8(2); w.str(v.literal); w.str(v.json); w.str(v.plain)
       }

@@ -103,7 +103,10 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
             let oid = r.u32()?;
             let kind = r.u8()?;
             let len = r.u32()? as i32;
-            let value = if len < 0 { None } else { Some(r.take(len as usize)?.to_vec()) };
+            let mut value = if len < 0 { None } else { Some(r.take(len as usize)?.to_vec()) };
+            if kind == KIND_PARAM_DATE {
+                value = Some(timestamptz_binary(value.as_deref())?);
+            }
             let alternatives = if kind == 2 {
                 let mut text = || -> Result<Vec<u8>> {
                     let n = r.u32()? as usize;
@@ -113,12 +116,25 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
             } else {
                 None
             };
-            params.push(Param { oid, binary: kind == 1, value, alternatives });
+            params.push(Param { oid, binary: kind == 1 || kind == KIND_PARAM_DATE, value, alternatives });
         }
         let batch = if flags & FLAG_CURSOR != 0 { r.u32()?.max(1) } else { 0 };
         jobs.push(Job { id, conn, flags, sql, params, batch });
     }
     Ok(jobs)
+}
+
+/// A parameter sent as a JS Date's milliseconds (f64 LE): bound as binary timestamptz, which spares
+/// JS the ISO string and the server its parsing.
+const KIND_PARAM_DATE: u8 = 3;
+
+/// PostgreSQL's binary timestamptz (i64 BE microseconds since 2000-01-01 UTC) from f64 LE ms.
+fn timestamptz_binary(ms: Option<&[u8]>) -> Result<Vec<u8>> {
+    let ms = ms.and_then(|b| <[u8; 8]>::try_from(b).ok()).map(f64::from_le_bytes);
+    match ms {
+        Some(ms) if ms.is_finite() && ms.fract() == 0.0 && ms.abs() <= 8.64e15 => Ok((((ms as i64) - 946_684_800_000) * 1000).to_be_bytes().to_vec()),
+        _ => Err(Error::Other("malformed date parameter".into())),
+    }
 }
 
 /// Builds completion frames for one query.
@@ -282,6 +298,33 @@ mod tests {
         for cut in 1..b.len() {
             assert!(parse_batch(&b[..cut]).is_err(), "truncated at {cut}");
         }
+    }
+
+    #[test]
+    fn date_parameters_become_binary_timestamptz() {
+        let batch = |ms: &[u8]| {
+            let mut b = Vec::new();
+            b.extend_from_slice(&1u32.to_le_bytes());
+            b.extend_from_slice(&0u32.to_le_bytes());
+            b.push(0);
+            b.extend_from_slice(&1u32.to_le_bytes());
+            b.push(b'x');
+            b.extend_from_slice(&1u16.to_le_bytes());
+            b.extend_from_slice(&1184u32.to_le_bytes());
+            b.push(KIND_PARAM_DATE);
+            b.extend_from_slice(&(ms.len() as i32).to_le_bytes());
+            b.extend_from_slice(ms);
+            parse_batch(&b)
+        };
+        // 2000-01-01T00:00:00.001Z is 1000 µs after PostgreSQL's epoch; 1970 is before it.
+        let p = &batch(&946_684_800_001f64.to_le_bytes()).unwrap()[0].params[0];
+        assert_eq!((p.binary, p.value.as_deref()), (true, Some(&1000i64.to_be_bytes()[..])));
+        let p = &batch(&0f64.to_le_bytes()).unwrap()[0].params[0];
+        assert_eq!(p.value.as_deref(), Some(&(-946_684_800_000_000i64).to_be_bytes()[..]));
+        for bad in [f64::NAN, f64::INFINITY, 0.5, 9e15] {
+            assert!(batch(&bad.to_le_bytes()).is_err(), "{bad}");
+        }
+        assert!(batch(&[0; 4]).is_err());
     }
 
     #[test]
