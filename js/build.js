@@ -113,6 +113,8 @@ function template(strings, args, state) {
 
 // `before` is the text generated so far in the current template; builders read their keyword from it.
 function value(before, x, state) {
+  if (x === null || typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean')
+    return parameter(x, state)
   return (
     x instanceof Builder ? builder(before, x, state) :
     isFragment(x) ? fragment(x, state) :
@@ -141,6 +143,12 @@ function renumber(text, offset, count) {
 }
 
 function parameter(x, state) {
+  if (typeof x === 'string' || typeof x === 'number') { // the common case, inferred by the server
+    if (state.params.length + 1 >= MAX_PARAMETERS)
+      throw genericError('MAX_PARAMETERS_EXCEEDED', 'Max number of parameters (' + MAX_PARAMETERS + ') exceeded')
+    state.types.push(0)
+    return '$' + state.params.push(x)
+  }
   const isParameter = x instanceof Parameter
   let v = isParameter ? x.value : x
   v === undefined && (v = undefinedValue(state))
@@ -183,7 +191,14 @@ function columnName(x, { transform: { column } }) {
 const columnsOf = (rest, sample) => rest.length ? rest.flat() : Object.keys(sample)
 
 function rows(list, columns, state) {
-  return list.map(row => '(' + columns.map(c => value('values', row[c], state)).join(',') + ')').join(',')
+  let text = ''
+  for (let r = 0; r < list.length; r++) {
+    const row = list[r]
+    text += r === 0 ? '(' : ',('
+    for (let c = 0; c < columns.length; c++) text += (c === 0 ? '' : ',') + value('values', row[columns[c]], state)
+    text += ')'
+  }
+  return text
 }
 
 function values(first, rest, state) {
