@@ -57,6 +57,7 @@ function buildFull(strings, args, ctx) {
 // (no fragments, helpers, arrays or undefined): the text depends on the strings alone, so it is made
 // once per call site (the same string each time, which also keeps lookups by text cheap).
 const texts = new WeakMap()
+const NONE = Object.freeze([])
 
 function plainArgs(args) {
   if (args.length >= MAX_PARAMETERS - 1) return false
@@ -79,7 +80,7 @@ function buildPlain(strings, args) {
     for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]
     texts.set(strings, text)
   }
-  const types = new Array(args.length)
+  const types = args.length === 0 ? NONE : new Array(args.length)
   let params = args
   for (let i = 0; i < args.length; i++) {
     const x = args[i]
@@ -253,6 +254,7 @@ class Alternatives {
 // Wire form of built params: a custom serializer for the param's OID (or for the element OID of
 // an array type) when there is one, else by the JS value.
 function serializeParams(params, types, serializers = defaultSerializers) {
+  if (params.length === 0) return NONE
   const out = new Array(params.length)
   for (let i = 0; i < params.length; i++) out[i] = serializeParam(params[i], types[i], serializers)
   return out

@@ -71,6 +71,15 @@ class Writer {
   }
 }
 
+// Whether buf[p, end) holds the bytes of `bytes`; short runs compared here, cheaper than a native call.
+function sameBytes(bytes, buf, p, end) {
+  const n = bytes.length
+  if (end - p !== n) return false
+  if (n > 96) return buf.compare(bytes, 0, n, p, end) === 0
+  for (let i = 0; i < n; i++) if (bytes[i] !== buf[p + i]) return false
+  return true
+}
+
 // A row maker for a column set: `s => ({ "a": s[0], "b": s[1] })`, cached on the columns array.
 // Names are JSON string literals (any server-sent name is safe); a later duplicate name wins, as with
 // assignment. `__proto__` would set the prototype in a literal, so that case keeps assignment.
@@ -151,6 +160,7 @@ class Client {
     this.scheduled = false
     this.ended = false
     this.idleCheck = null
+    this.lastCommand = null
     this.flush = this.flush.bind(this)
     this.checkIdle = this.checkIdle.bind(this)
   }
@@ -294,7 +304,7 @@ class Client {
   // frame's bytes are identical (one memcmp instead of decoding names and looking up parsers).
   columns(q, buf, p, end) {
     const cached = this.columnCache.get(q.text)
-    if (cached !== undefined && buf.compare(cached.bytes, 0, cached.bytes.length, p, end) === 0) {
+    if (cached !== undefined && sameBytes(cached.bytes, buf, p, end)) {
       q.current.columns = cached.columns
       q.current.statement = cached.statement
       return
@@ -374,6 +384,15 @@ class Client {
     q.cursor && q.onBatch(out)
   }
 
+  // The command tag, reusing the last string while the bytes repeat (most queries share a few tags).
+  command(buf, p, len) {
+    const last = this.lastCommand
+    if (last !== null && sameBytes(last.bytes, buf, p, p + len)) return last.text
+    const text = buf.toString('utf8', p, p + len)
+    this.lastCommand = { bytes: Buffer.from(buf.subarray(p, p + len)), text }
+    return text
+  }
+
   // One { pid, secret } per backend, shared by its results.
   backendState(pid, secret) {
     if (!pid && !secret) return null
@@ -390,7 +409,7 @@ class Client {
     const last = buf[p + 8] === 1
     const pid = buf.readInt32LE(p + 9), secret = buf.readInt32LE(p + 13)
     const len = buf.readUInt32LE(p + 17)
-    const command = buf.toString('utf8', p + 21, p + 21 + len)
+    const command = this.command(buf, p + 21, len)
     const result = q.current
     const state = this.backendState(pid, secret)
     if (!last || q.results) {

@@ -9,7 +9,7 @@ const { execFileSync } = require('child_process')
 const path = require('path')
 
 const root = path.join(__dirname, '..')
-const ARGS = ['build', '--platform', '--release', '--js', 'native.js', '--dts', 'native.d.ts']
+const ARGS = ['build', '--platform', '--release', '--features', 'mimalloc', '--js', 'native.js', '--dts', 'native.d.ts']
 
 // The environment for a `napi build` with the given arguments.
 function napiEnv(args) {

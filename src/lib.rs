@@ -7,3 +7,8 @@ pub mod core;
 pub mod local;
 #[cfg(feature = "native")]
 mod binding;
+
+/// See the `mimalloc` feature in Cargo.toml.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
