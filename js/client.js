@@ -132,7 +132,7 @@ function rowDecoder(columns) {
       '  for (let r = 0; r < count; r++) {\n' +
       lines.map(l => l.replace(/let v(\d+) = null, len/, (m, i) => i === '0' ? m : `let v${i} = null; len`)).join('\n') + '\n' +
       `    const row = { ${row} }\n` +
-      '    each ? each(row, current) : out.push(row)\n' +
+      '    each ? each(row, current) : (out[out.length] = row)\n' +
       '  }\n' +
       '}')(columns, Buffer)
   }
@@ -161,6 +161,8 @@ class Client {
     this.ended = false
     this.idleCheck = null
     this.lastCommand = null
+    this.lastColumns = null
+    this.lastState = null
     this.flush = this.flush.bind(this)
     this.checkIdle = this.checkIdle.bind(this)
   }
@@ -303,16 +305,19 @@ class Client {
   // Column metadata is the same for every run of a statement: the decoded form is reused while the
   // frame's bytes are identical (one memcmp instead of decoding names and looking up parsers).
   columns(q, buf, p, end) {
-    const cached = this.columnCache.get(q.text)
+    let cached = this.lastColumns
+    if (cached === null || cached.text !== q.text) cached = this.columnCache.get(q.text)
     if (cached !== undefined && sameBytes(cached.bytes, buf, p, end)) {
       q.current.columns = cached.columns
       q.current.statement = cached.statement
+      this.lastColumns = cached
       return
     }
     const bytes = Buffer.from(buf.subarray(p, end))
     this.decodeColumns(q, buf, p)
     if (this.columnCache.size >= 1000) this.columnCache.clear()
-    this.columnCache.set(q.text, { bytes, columns: q.current.columns, statement: q.current.statement })
+    this.lastColumns = { text: q.text, bytes, columns: q.current.columns, statement: q.current.statement }
+    this.columnCache.set(q.text, this.lastColumns)
   }
 
   decodeColumns(q, buf, p) {
@@ -396,12 +401,14 @@ class Client {
   // One { pid, secret } per backend, shared by its results.
   backendState(pid, secret) {
     if (!pid && !secret) return null
+    const last = this.lastState
+    if (last !== null && last.pid === pid && last.secret === secret) return last
     let state = this.states.get(pid)
     if (state === undefined || state.secret !== secret) {
       if (this.states.size >= 10000) this.states.clear()
       this.states.set(pid, state = { pid, secret })
     }
-    return state
+    return (this.lastState = state)
   }
 
   done(id, q, buf, p) {

@@ -19,18 +19,30 @@ function startAll() {
   }
 }
 
+// The executor of every Query: runs synchronously inside the Promise constructor, so the resolving
+// functions can be handed over through module variables (no closure and context per query).
+let settle = null, fail = null
+function capture(resolve, reject) { settle = resolve; fail = reject }
+
 class Query extends Promise {
   // Private fields, not defineProperties: a Query is made per call, and that is the hot path.
   #run; #resolve; #reject; #state
-  constructor(source, run) {
-    let resolve, reject
-    super((a, b) => { resolve = a; reject = b })
+  // A tagged template: (run, strings, args); sql.unsafe / sql.file: (run, undefined, args, text, options).
+  constructor(run, strings, args, unsafe, options) {
+    super(capture)
     this[FRAGMENT] = true
-    // source: { strings, args } for a tagged template, { unsafe, args, options } for sql.unsafe.
-    Object.assign(this, source)
+    if (unsafe === undefined) {
+      this.strings = strings
+      this.args = args
+    } else {
+      this.unsafe = unsafe
+      this.args = args
+      this.options = options
+    }
     this.#run = run
-    this.#resolve = resolve
-    this.#reject = reject
+    this.#resolve = settle
+    this.#reject = fail
+    settle = fail = null
     // Every field declared up front: one object shape, no properties added later.
     this.#state = { started: false, flags: 0, values: false, raw: false, pending: null, cancelled: false, forEach: undefined, cursor: undefined, cursorFn: undefined, onBatch: undefined, more: undefined, close: undefined }
   }

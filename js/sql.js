@@ -201,7 +201,7 @@ function createSql(native, url, options) {
 
     function sql(strings, ...args) {
       if (Array.isArray(strings) && Array.isArray(strings.raw))
-        return new Query({ strings, args }, run)
+        return new Query(run, strings, args)
       return helper(strings, ...args)
     }
 
@@ -211,13 +211,13 @@ function createSql(native, url, options) {
         // postgres.js: a non-array second argument is the options.
         if (args && !Array.isArray(args) && typeof args === 'object') { opts = args; args = [] }
         if (!Array.isArray(args)) throw new TypeError('sql.unsafe: args must be an array')
-        return new Query({ unsafe: text, args, options: opts }, run)
+        return new Query(run, undefined, args, text, opts)
       },
       file: (path, args = [], opts = {}) => {
         if (typeof path !== 'string') throw new TypeError('sql.file: path must be a string')
-        const query = new Query({ unsafe: '', args, options: opts }, q => {
+        const query = new Query(q => {
           fs.promises.readFile(path, 'utf8').then(text => { q.unsafe = text; run(q) }, err => q._reject(err))
-        })
+        }, undefined, args, '', opts)
         return query
       },
       typed: Object.assign((v, oid) => typed(v, oid), types.helpers),
