@@ -263,6 +263,8 @@ function serializeParams(params, types, serializers = defaultSerializers) {
 function serializeParam(x, type, serializers) {
   if (x == null)
     return null
+  if (type === 0 && typeof x !== 'object') // the common case: a string or number the server types
+    return typeof x === 'string' ? x : serialize(x)
   // An array whose type the server infers: postgres.js serializes it by the server's choice, so
   // Rust picks one of these at Bind: an array literal (array types), JSON (json/jsonb) or '' + x.
   if (type === 0 && Array.isArray(x))
