@@ -8,6 +8,8 @@ const { PostgresError, connectionError } = require('./errors.js')
 
 // A resolved promise's then() is a cheaper microtask than queueMicrotask (no AsyncResource per call).
 const resolved = Promise.resolve()
+// Queries per `submit` at most (see Client.enqueue).
+const FLUSH_EVERY = 1000
 
 const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_CURSOR = 16
 const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5, KIND_PARAMETERS = 6
@@ -162,6 +164,7 @@ class Client {
     this.scheduled = false
     this.ended = false
     this.idleCheck = null
+    this.unsent = 0
     this.lastCommand = null
     this.lastColumns = null
     this.lastState = null
@@ -223,6 +226,9 @@ class Client {
       }
     }
     if (q.flags & FLAG_CURSOR) w.u32(q.cursor)
+    // Many queries in one tick go over in slices: the native side starts sending the first ones
+    // while JS still builds the rest.
+    if (++this.unsent >= FLUSH_EVERY) return this.flush()
     if (!this.scheduled) {
       this.scheduled = true
       resolved.then(this.flush)
@@ -231,6 +237,7 @@ class Client {
 
   flush() {
     this.scheduled = false
+    this.unsent = 0
     if (this.writer.pos === 0) return
     try {
       this.native.submit(this.writer.take())
