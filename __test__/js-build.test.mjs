@@ -444,3 +444,41 @@ test('errors: same messages as postgres.js', needsPg, () => {
   assert.deepEqual({ ...new E.PostgresError(fields) }, { ...new pg.index.PostgresError(fields) })
 })
 
+
+test('the in-flight table agrees with a Map under random finishing orders, long-held entries and id wrap-around', () => {
+  const { InFlight } = require('../js/inflight.js')
+  let seed = 7
+  const rand = n => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+  for (const start of [1, 0xfffffff0 - 70000]) {
+    const t = new InFlight(), m = new Map(), live = []
+    let id = start
+    const next = () => { const i = id++; id > 0xfffffff0 && (id = 1); return i }
+    const held = next() // one entry held open through everything (a cursor, say)
+    const h = { id: held }
+    t.set(held, h); m.set(held, h)
+    for (let step = 0; step < 200000; step++) {
+      if (rand(1000) >= live.length) {
+        const i = next(), o = { id: i }
+        t.set(i, o); m.set(i, o); live.push(i)
+      } else {
+        // finish a mostly old entry: one of the first few in sending order, sometimes any
+        const at = rand(4) === 0 ? rand(live.length) : rand(Math.min(8, live.length))
+        const k = live.splice(at, 1)[0]
+        assert.equal(t.delete(k), true)
+        m.delete(k)
+        assert.equal(t.delete(k), false, 'a second delete finds nothing')
+      }
+      if (step % 9973 === 0) {
+        assert.equal(t.size, m.size)
+        for (const [k, v] of m) assert.equal(t.get(k), v)
+        assert.deepEqual(new Set(t.values()), new Set(m.values()))
+        assert.equal(t.get(id), undefined)
+      }
+    }
+    assert.equal(t.get(held), h, 'the long-held entry is still found')
+    assert.ok(t.old.size > 0 && t.list.length - t.head <= 65536 + 1, 'it moved out of the window, which stayed bounded')
+    t.clear()
+    assert.equal(t.size, 0)
+    assert.equal(t.get(held), undefined)
+  }
+})

@@ -12,12 +12,13 @@ const median = xs => { const s = [...xs].sort((a, b) => a - b), m = s.length >> 
 const ms = t0 => performance.now() - t0
 const show = v => JSON.stringify(v, (k, x) => typeof x === 'bigint' ? `${x}n` : x)?.slice(0, 200)
 
-// a, b, c: n queries fired at once on a pool of 4; one untimed warm-up batch, then `reps` timed batches.
+// a, b, c: n queries fired at once on a pool of 4; one untimed warm-up batch of the same size (both
+// sides: the timed batches then measure steady state rather than JIT warm-up), then `reps` timed batches.
 async function atOnce(make, verify) {
   const sql = await connect(side, { max: 4 })
   try {
     const batch = n => Promise.all(Array.from({ length: n }, (_, i) => make(sql, i)))
-    await batch(Math.min(size.n, 1000))
+    await batch(size.n)
     const qps = []
     for (let r = 0; r < size.reps; r++) {
       const t0 = performance.now()

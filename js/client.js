@@ -5,6 +5,7 @@
 // stays alive exactly as long as work is in flight. Byte formats: src/core/wire.rs.
 
 const { PostgresError, connectionError } = require('./errors.js')
+const { InFlight } = require('./inflight.js')
 
 // A resolved promise's then() is a cheaper microtask than queueMicrotask (no AsyncResource per call).
 const resolved = Promise.resolve()
@@ -156,7 +157,7 @@ class Client {
     this.transform = transform
     this.onnotice = onnotice
     this.address = { address: host, port }
-    this.pending = new Map()
+    this.pending = new InFlight()
     this.columnCache = new Map()
     this.states = new Map()
     this.nextId = 1
@@ -248,7 +249,7 @@ class Client {
   }
 
   failAll(err) {
-    const all = [...this.pending.values()]
+    const all = this.pending.values()
     this.pending.clear()
     this.busy(false)
     for (const q of all) q.reject(err)
