@@ -2,7 +2,7 @@
 // aurora-dsql-postgres: postgres.js-compatible `sql` for Amazon Aurora DSQL, with IAM auth,
 // pooling and the wire protocol in Rust (see README.md, "Architecture").
 
-const native = require('./native.js')
+const native = require('./js/native.js')
 const { createSql } = require('./js/sql.js')
 const { nativeError } = require('./js/client.js')
 const { PostgresError } = require('./js/errors.js')

@@ -172,3 +172,14 @@ test('close(): open connections close after their work, the instance stays usabl
     await own.end()
   }
 })
+
+test('loading the addon sets its allocator option for the load only, and a user\'s own setting wins', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const script = `const before = process.env.MIMALLOC_ARENA_EAGER_COMMIT; require(${JSON.stringify(join(process.cwd(), 'index.js'))});
+    process.stdout.write(JSON.stringify({ before: before ?? null, after: process.env.MIMALLOC_ARENA_EAGER_COMMIT ?? null }))`
+  const run = env => JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' }))
+  const clean = { ...process.env }
+  delete clean.MIMALLOC_ARENA_EAGER_COMMIT
+  assert.deepEqual(JSON.parse(execFileSync(process.execPath, ['-e', script], { env: clean, encoding: 'utf8' })), { before: null, after: null })
+  assert.deepEqual(run({ MIMALLOC_ARENA_EAGER_COMMIT: '1' }), { before: '1', after: '1' })
+})

@@ -2,7 +2,7 @@
 // The local DSQL endpoint: an IAM-verifying, TLS-only, DSQL-behaving server in front of a real
 // PostgreSQL (one you give, or a throwaway one started here). See README.md, "Local endpoint".
 
-const native = require('../native.js')
+const native = require('../js/native.js')
 const { startBackend } = require('./backend.js')
 const { nativeError } = require('../js/client.js')
 
