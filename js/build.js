@@ -191,7 +191,53 @@ function columnName(x, { transform: { column } }) {
 // Columns to use: the given ones, else the keys of the sample row.
 const columnsOf = (rest, sample) => rest.length ? rest.flat() : Object.keys(sample)
 
+// A row list of plain values (the usual insert): its text depends only on where its parameters start
+// and its shape, so it is made once; the values go straight to the parameters.
+const rowTexts = new Map()
+
 function rows(list, columns, state) {
+  const start = state.params.length
+  if (start + list.length * columns.length < MAX_PARAMETERS - 1 && plainRows(list, columns, state)) {
+    const key = start + ':' + list.length + ':' + columns.length
+    let text = rowTexts.get(key)
+    if (text === undefined) {
+      text = ''
+      for (let r = 0, n = start; r < list.length; r++) {
+        text += r === 0 ? '(' : ',('
+        for (let c = 0; c < columns.length; c++) text += (c === 0 ? '$' : ',$') + ++n
+        text += ')'
+      }
+      rowTexts.size >= 256 && rowTexts.clear()
+      rowTexts.set(key, text)
+    }
+    return text
+  }
+  return rowsOfValues(list, columns, state)
+}
+
+// Adds every value of the list as a parameter when all are plain (as `parameter` would type them);
+// otherwise adds none and returns false.
+function plainRows(list, columns, state) {
+  const params = state.params, types = state.types, start = params.length
+  for (let r = 0; r < list.length; r++) {
+    const row = list[r]
+    for (let c = 0; c < columns.length; c++) {
+      const x = row[columns[c]]
+      const type = x === null || typeof x === 'string' || typeof x === 'number' ? 0
+        : typeof x === 'boolean' ? 16 : x instanceof Date ? 1184 : -1
+      if (type < 0) {
+        params.length = start
+        types.length = start
+        return false
+      }
+      params.push(x)
+      types.push(type)
+    }
+  }
+  return true
+}
+
+function rowsOfValues(list, columns, state) {
   let text = ''
   for (let r = 0; r < list.length; r++) {
     const row = list[r]
