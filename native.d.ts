@@ -29,13 +29,18 @@ export declare class NativePool {
    * `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
    * function returning AWS credentials (used instead of the default chain).
    */
-  constructor(url: string | undefined | null, options: Record<string, unknown>, textOids: number[], onFrames: (frames: Buffer) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void)
+  constructor(url: string | undefined | null, options: Record<string, unknown>, textOids: number[], onFrames: (frames: Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void)
   /** The resolved options, without secrets. */
   get options(): ResolvedOptions
   /** Queues a batch of queries encoded by the facade (see `core::wire`). */
   submit(batch: Buffer): void
   /** While queries are pending the frames callback keeps Node alive (as a socket with work would). */
   setBusy(busy: boolean): void
+  /**
+   * The next chunk of a delivery that reported more (empty when none is left; then the next
+   * frames call `onFrames` again).
+   */
+  takeFrames(): Buffer
   /** Completion frames available now (no waiting). */
   pollNow(): Buffer
   /** Lets cursor `id` deliver its next batch of rows. */

@@ -144,6 +144,21 @@ test('a large result arrives whole, in chunks', async () => {
   assert.deepEqual(rows[49999], { id: 50000, h: '1017bfd4673955ffee4641ad3d481b1c', f: 75000 })
 })
 
+test('a result that piled up while JS was busy is decoded one chunk per event-loop turn', async () => {
+  const query = sql`select i, repeat('x', 100) as s from generate_series(1, 100000) i`.execute()
+  await new Promise(resolve => setImmediate(resolve)) // sent
+  const until = Date.now() + 1500
+  while (Date.now() < until); // meanwhile the whole result (about 11 MB) arrives natively
+  let turns = 0, done = false
+  const tick = () => { if (!done) { turns++; setImmediate(tick) } }
+  setImmediate(tick)
+  const rows = await query
+  done = true
+  assert.equal(rows.length, 100000)
+  assert.equal(rows[99999].i, 100000)
+  assert.ok(turns >= 40, `the event loop turned ${turns} times while about 85 chunks were decoded`)
+})
+
 test('begin commits, rolls back on throw, and rejects when a query inside failed even if caught', async () => {
   await sql`create table if not exists q_tx (x int)`
   await sql`delete from q_tx`

@@ -105,9 +105,9 @@ function rowFactory(columns) {
 // weakly otherwise (the native side holds the callback, and the client holds the native pool).
 class Target {
   constructor() { this.busy = null; this.weak = null }
-  deliver(frames) {
+  deliver(frames, more) {
     const client = this.busy || (this.weak && this.weak.deref())
-    client && client.onFrames(frames)
+    client && client.onFrames(frames, more)
   }
 }
 
@@ -165,12 +165,14 @@ class Client {
     this.scheduled = false
     this.ended = false
     this.idleCheck = null
+    this.draining = null
     this.unsent = 0
     this.lastCommand = null
     this.lastColumns = null
     this.lastState = null
     this.flush = this.flush.bind(this)
     this.checkIdle = this.checkIdle.bind(this)
+    this.drain = this.drain.bind(this)
   }
 
   // Keeps the process alive (and this client reachable from the native callback) while work is
@@ -255,13 +257,21 @@ class Client {
     for (const q of all) q.reject(err)
   }
 
-  // Called by the native side with a chunk of completion frames.
-  onFrames(buf) {
+  // Called by the native side with a chunk of completion frames; when `more` are waiting, they are
+  // taken one chunk per event-loop turn, so a large result never holds the loop for long.
+  onFrames(buf, more) {
     try {
       this.decode(buf)
     } finally {
+      if (more && this.draining === null) this.draining = setImmediate(this.drain)
       this.pending.size === 0 && this.busy(false)
     }
+  }
+
+  drain() {
+    this.draining = null
+    const buf = this.native.takeFrames()
+    buf.length > 0 && this.onFrames(buf, true)
   }
 
   decode(buf) {

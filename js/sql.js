@@ -143,7 +143,7 @@ function createSql(native, url, options) {
     const onClose = options.onReservedConnectionClose
       ? () => { try { options.onReservedConnectionClose(options.connectionId) } catch (err) { queueMicrotask(() => { throw err }) } }
       : undefined
-    pool = new native.NativePool(url, nativeOptions(options), [...customOids], frames => target.deliver(frames), provider, onClose)
+    pool = new native.NativePool(url, nativeOptions(options), [...customOids], (frames, more) => target.deliver(frames, more), provider, onClose)
   } catch (err) {
     throw nativeError(err)
   }

@@ -7,7 +7,7 @@ use crate::core::credentials::{static_credentials, CredentialCache, Source};
 use crate::core::pool::{Pool, PoolOptions};
 use crate::core::wire::{parse_batch, FrameWriter};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use napi::bindgen_prelude::{Buffer, Function, Promise, ToNapiValue};
+use napi::bindgen_prelude::{Buffer, FnArgs, Function, Promise, ToNapiValue, TypeName};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
 use napi_derive::napi;
@@ -30,11 +30,20 @@ pub struct NativePool {
     deliver: Arc<FramesFn>,
 }
 
-type FramesFn = ThreadsafeFunction<(), (), Frames, napi::Status, false, true>;
+type FramesFn = ThreadsafeFunction<(), (), FnArgs<(Frames, bool)>, napi::Status, false, true>;
 
 /// A chunk of completion frames for JS: small ones copied into a new Buffer (cheaper than an
 /// external buffer with a finalizer), large ones handed over without a copy.
 pub struct Frames(Vec<u8>);
+
+impl TypeName for Frames {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Object
+    }
+}
 
 impl ToNapiValue for Frames {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
@@ -52,8 +61,8 @@ impl ToNapiValue for Frames {
 impl NativePool {
     /// `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
     /// function returning AWS credentials (used instead of the default chain).
-    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], onFrames: (frames: Buffer) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
-    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, on_frames: Function<Buffer, ()>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
+    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], onFrames: (frames: Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
+    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, on_frames: Function<FnArgs<(Buffer, bool)>, ()>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
         let cfg = resolve(url, options)?;
         let source = match (credentials_provider, &cfg.static_credentials) {
             (Some(f), _) => {
@@ -87,7 +96,10 @@ impl NativePool {
         // The callback takes its chunk on the JS thread, when it runs: frames that arrive meanwhile
         // join the same delivery. It holds the sink weakly (the sink holds the callback).
         let sink = Arc::downgrade(&pool.sink());
-        let deliver: Arc<FramesFn> = Arc::new(on_frames.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(move |_| Ok(Frames(sink.upgrade().map(|s| s.take_delivery()).unwrap_or_default())))?);
+        let deliver: Arc<FramesFn> = Arc::new(on_frames.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(move |_| {
+            let (chunk, more) = sink.upgrade().map(|s| s.take_delivery()).unwrap_or_default();
+            Ok(FnArgs::from((Frames(chunk), more)))
+        })?);
         let hook = deliver.clone();
         pool.sink().deliver_with(Some(Arc::new(move || {
             let _ = hook.call((), ThreadsafeFunctionCallMode::NonBlocking);
@@ -122,6 +134,13 @@ impl NativePool {
             }
         };
         napi::check_status!(status)
+    }
+
+    /// The next chunk of a delivery that reported more (empty when none is left; then the next
+    /// frames call `onFrames` again).
+    #[napi(ts_return_type = "Buffer")]
+    pub fn take_frames(&self) -> Frames {
+        Frames(self.pool.sink().take_delivery().0)
     }
 
     /// Completion frames available now (no waiting).

@@ -43,8 +43,8 @@ const POLL_BYTES: usize = 128 * 1024;
 ///
 /// Two ways to take them: `take().await` (Rust callers), or push delivery for the binding: a hook
 /// set with [`Sink::deliver_with`] is called (off the JS thread) when frames arrive and no delivery
-/// is under way; the JS thread then takes one chunk with [`Sink::take_delivery`], which calls the
-/// hook again while chunks remain, so the event loop runs between chunks.
+/// is under way; the JS thread then takes chunks with [`Sink::take_delivery`], one per event-loop
+/// turn, until it reports none left (only then does the next push call the hook again).
 #[derive(Default)]
 pub struct Sink {
     buf: Mutex<Queue>,
@@ -95,17 +95,14 @@ impl Sink {
         }
     }
 
-    /// The oldest chunk (empty when there is none); asks for another delivery while chunks remain.
-    pub fn take_delivery(&self) -> Vec<u8> {
+    /// The oldest chunk (empty when there is none) and whether more remain. While they do, the
+    /// delivery stays under way: the taker comes back for them (on a later turn of its event loop).
+    pub fn take_delivery(&self) -> (Vec<u8>, bool) {
         let mut q = lock(&self.buf);
         let chunk = q.chunks.pop_front().unwrap_or_default();
-        let again = if q.chunks.is_empty() { None } else { q.hook.clone() };
-        q.signalled = again.is_some();
-        drop(q);
-        if let Some(h) = again {
-            h();
-        }
-        chunk
+        let more = !q.chunks.is_empty();
+        q.signalled = more;
+        (chunk, more)
     }
 
     /// Waits until frames are available and takes the oldest chunk (empty once the pool has ended).
