@@ -32,8 +32,8 @@ pub struct NativePool {
 
 type FramesFn = ThreadsafeFunction<(), (), FnArgs<(Frames, bool)>, napi::Status, false, true>;
 
-/// A chunk of completion frames for JS: small ones copied into a new Buffer (cheaper than an
-/// external buffer with a finalizer), large ones handed over without a copy.
+/// A chunk of completion frames for JS (at most 128 KB but for one large push), copied into a new
+/// Buffer: cheaper than an external buffer with a finalizer, and nothing for V8's GC to call back.
 pub struct Frames(Vec<u8>);
 
 impl TypeName for Frames {
@@ -47,9 +47,6 @@ impl TypeName for Frames {
 
 impl ToNapiValue for Frames {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
-        if val.0.len() > 16 * 1024 {
-            return Buffer::to_napi_value(env, val.0.into());
-        }
         let mut data = std::ptr::null_mut();
         let mut out = std::ptr::null_mut();
         napi::check_status!(napi::sys::napi_create_buffer_copy(env, val.0.len(), val.0.as_ptr().cast(), &mut data, &mut out))?;
