@@ -6,11 +6,14 @@
 
 const { PostgresError, connectionError } = require('./errors.js')
 const { InFlight } = require('./inflight.js')
+const { performance } = require('perf_hooks')
 
 // A resolved promise's then() is a cheaper microtask than queueMicrotask (no AsyncResource per call).
 const resolved = Promise.resolve()
 // Queries per `submit` at most (see Client.enqueue).
 const FLUSH_EVERY = 1000
+// How long a backlog of completion chunks is decoded before the event loop gets a turn (see onFrames).
+const DRAIN_MS = 2
 
 const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_CURSOR = 16
 const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5, KIND_PARAMETERS = 6
@@ -257,11 +260,20 @@ class Client {
     for (const q of all) q.reject(err)
   }
 
-  // Called by the native side with a chunk of completion frames; when `more` are waiting, they are
-  // taken one chunk per event-loop turn, so a large result never holds the loop for long.
+  // Called by the native side with a chunk of completion frames. When `more` are waiting, they are
+  // decoded on for up to DRAIN_MS, then the event loop gets a turn before the rest, so a backlog never
+  // holds the loop for long.
   onFrames(buf, more) {
     try {
       this.decode(buf)
+      if (more) {
+        const until = performance.now() + DRAIN_MS
+        while (performance.now() < until) {
+          const next = this.native.takeFrames()
+          if (next.length === 0) { more = false; break }
+          this.decode(next)
+        }
+      }
     } finally {
       if (more && this.draining === null) this.draining = setImmediate(this.drain)
       this.pending.size === 0 && this.busy(false)
