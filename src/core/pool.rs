@@ -34,8 +34,8 @@ use tokio_postgres::{Client, Statement};
 const CHUNK_BYTES: usize = 64 * 1024;
 const STATEMENT_CACHE_MAX: usize = 1000;
 
-/// At most this much (whole frames, at least one) is handed to JS per poll, so decoding one poll's
-/// frames never blocks the event loop for long even when JS falls behind a big result.
+/// At most this much (whole frames, at least one) is handed to JS per take, so that JS can give its
+/// event loop a turn between takes even when it falls behind a big result.
 const POLL_BYTES: usize = 128 * 1024;
 
 /// Completed frames waiting for the binding to take them: chunks of whole frames, each filled up
@@ -43,8 +43,9 @@ const POLL_BYTES: usize = 128 * 1024;
 ///
 /// Two ways to take them: `take().await` (Rust callers), or push delivery for the binding: a hook
 /// set with [`Sink::deliver_with`] is called (off the JS thread) when frames arrive and no delivery
-/// is under way; the JS thread then takes chunks with [`Sink::take_delivery`], one per event-loop
-/// turn, until it reports none left (only then does the next push call the hook again).
+/// is under way; the JS thread then takes chunks with [`Sink::take_delivery`] (for a couple of
+/// milliseconds at a time, then its event loop gets a turn) until it reports none left; only then
+/// does the next push call the hook again.
 #[derive(Default)]
 pub struct Sink {
     buf: Mutex<Queue>,
@@ -96,7 +97,7 @@ impl Sink {
     }
 
     /// The oldest chunk (empty when there is none) and whether more remain. While they do, the
-    /// delivery stays under way: the taker comes back for them (on a later turn of its event loop).
+    /// delivery stays under way: the taker comes back for them.
     pub fn take_delivery(&self) -> (Vec<u8>, bool) {
         let mut q = lock(&self.buf);
         let chunk = q.chunks.pop_front().unwrap_or_default();
