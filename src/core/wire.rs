@@ -277,15 +277,21 @@ impl FrameWriter {
 mod tests {
     use super::*;
 
+    /// A batch holding one job's head: id, connection 0, flags, text and the parameter count.
+    fn job_head(id: u32, flags: u8, sql: &str, params: u16) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&id.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.push(flags);
+        b.extend_from_slice(&(sql.len() as u32).to_le_bytes());
+        b.extend_from_slice(sql.as_bytes());
+        b.extend_from_slice(&params.to_le_bytes());
+        b
+    }
+
     #[test]
     fn batch_round_trip_and_garbage() {
-        let mut b = Vec::new();
-        b.extend_from_slice(&7u32.to_le_bytes());
-        b.extend_from_slice(&0u32.to_le_bytes());
-        b.push(FLAG_PREPARE);
-        b.extend_from_slice(&8u32.to_le_bytes());
-        b.extend_from_slice(b"select 1");
-        b.extend_from_slice(&2u16.to_le_bytes());
+        let mut b = job_head(7, FLAG_PREPARE, "select 1", 2);
         b.extend_from_slice(&0u32.to_le_bytes());
         b.push(0);
         b.extend_from_slice(&1u32.to_le_bytes());
@@ -303,13 +309,7 @@ mod tests {
     #[test]
     fn date_parameters_become_binary_timestamptz() {
         let batch = |ms: &[u8]| {
-            let mut b = Vec::new();
-            b.extend_from_slice(&1u32.to_le_bytes());
-            b.extend_from_slice(&0u32.to_le_bytes());
-            b.push(0);
-            b.extend_from_slice(&1u32.to_le_bytes());
-            b.push(b'x');
-            b.extend_from_slice(&1u16.to_le_bytes());
+            let mut b = job_head(1, 0, "x", 1);
             b.extend_from_slice(&1184u32.to_le_bytes());
             b.push(KIND_PARAM_DATE);
             b.extend_from_slice(&(ms.len() as i32).to_le_bytes());
