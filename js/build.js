@@ -59,17 +59,20 @@ function buildFull(strings, args, ctx) {
 const texts = new WeakMap()
 const NONE = Object.freeze([])
 
+// The type `parameter` gives a plain value (null, string, number, boolean, Date, bytes), or -1 for
+// anything else (which takes the general path).
+function plainType(x) {
+  return x === null || typeof x === 'string' || typeof x === 'number' ? 0
+    : typeof x === 'boolean' ? 16 : x instanceof Date ? 1184 : x instanceof Uint8Array ? 17 : -1
+}
+
+// A typed parameter whose value is plain too (`parameter` would bind its value with its type).
+const plainParameter = x => x instanceof Parameter && !x.array && x.value !== undefined && !Array.isArray(x.value)
+
 function plainArgs(args) {
   if (args.length >= MAX_PARAMETERS - 1) return false
-  for (let i = 0; i < args.length; i++) {
-    const x = args[i]
-    if (typeof x !== 'object') {
-      if (x === undefined || typeof x === 'function') return false
-    } else if (x !== null && !(x instanceof Date) && !(x instanceof Uint8Array) &&
-      !(x instanceof Parameter && !x.array && x.value !== undefined && !Array.isArray(x.value))) {
-      return false
-    }
-  }
+  for (let i = 0; i < args.length; i++)
+    if (plainType(args[i]) < 0 && !plainParameter(args[i])) return false
   return true
 }
 
@@ -89,7 +92,7 @@ function buildPlain(strings, args) {
       params[i] = x.value
       types[i] = x.type || 0
     } else {
-      types[i] = inferType(x)
+      types[i] = plainType(x)
     }
   }
   return { text, params, types }
@@ -223,8 +226,7 @@ function plainRows(list, columns, state) {
     const row = list[r]
     for (let c = 0; c < columns.length; c++) {
       const x = row[columns[c]]
-      const type = x === null || typeof x === 'string' || typeof x === 'number' ? 0
-        : typeof x === 'boolean' ? 16 : x instanceof Date ? 1184 : -1
+      const type = plainType(x)
       if (type < 0) {
         params.length = start
         types.length = start
@@ -309,14 +311,13 @@ function serializeParams(params, types, serializers = defaultSerializers) {
 function serializeParam(x, type, serializers) {
   if (x == null)
     return null
-  if (type === 0 && typeof x !== 'object') // the common case: a string or number the server types
+  const own = serializers[type]
+  if (own === undefined && typeof x !== 'object') // the common case: a string or number the server types
     return typeof x === 'string' ? x : serialize(x)
   // An array whose type the server infers: postgres.js serializes it by the server's choice, so
   // Rust picks one of these at Bind: an array literal (array types), JSON (json/jsonb) or '' + x.
   if (type === 0 && Array.isArray(x))
     return new Alternatives(serialize(x), JSON.stringify(x), '' + x)
-  const own = serializers[type]
-  if (own === undefined && typeof x !== 'object') return typeof x === 'string' ? x : serialize(x)
   // A Date bound as timestamptz by the default serializer travels as its milliseconds (the native
   // side binds binary timestamptz); an invalid Date still throws toISOString's RangeError.
   if (type === 1184 && own === TIMESTAMPTZ && x instanceof Date && x.getTime() === x.getTime()) return x

@@ -88,22 +88,6 @@ function sameBytes(bytes, buf, p, end) {
   return true
 }
 
-// A row maker for a column set: `s => ({ "a": s[0], "b": s[1] })`, cached on the columns array.
-// Names are JSON string literals (any server-sent name is safe); a later duplicate name wins, as with
-// assignment. `__proto__` would set the prototype in a literal, so that case keeps assignment.
-function rowFactory(columns) {
-  if (columns.factory !== undefined) return columns.factory
-  let factory
-  if (columns.some(c => c.name === '__proto__') || columns.length > 500) {
-    factory = s => { const row = {}; for (let i = 0; i < columns.length; i++) row[columns[i].name] = s[i]; return row }
-  } else {
-    factory = new Function('s', 'return {' + columns.map((c, i) => JSON.stringify(String(c.name)) + ': s[' + i + ']').join(', ') + '}') // eslint-disable-line no-new-func
-  }
-  factory.scratch = new Array(columns.length)
-  Object.defineProperty(columns, 'factory', { value: factory })
-  return factory
-}
-
 // What the native frames callback reaches the client through: strongly while queries are pending,
 // weakly otherwise (the native side holds the callback, and the client holds the native pool).
 class Target {
@@ -114,10 +98,11 @@ class Target {
   }
 }
 
-// A row decoder specialised for a column set, cached on the columns array: each column is read by
-// its own line of code (no per-value dispatch) straight into an object literal of fixed shape, so a
-// number never needs a temporary heap box. Used when no transform, raw() or values() applies;
-// `__proto__` (which a literal would treat as the prototype) and very wide rows keep the generic loop.
+// A row decoder specialised for a column set, cached on the columns array (which belongs to one client,
+// so its value/row transforms are fixed): each column is read by its own line of code (no per-value
+// dispatch) straight into an object literal of fixed shape, so a number never needs a temporary heap
+// box. Used unless raw() or values() applies; `__proto__` (which a literal would treat as the
+// prototype) and very wide rows keep the generic loop.
 const READ = {
   [ENC_I32]: () => 'buf.readInt32LE(p)',
   [ENC_F64]: () => 'buf.readDoubleLE(p)',
@@ -127,22 +112,24 @@ const READ = {
   [ENC_TEXT]: (i, col) => col.parser ? `cols[${i}].parser(buf.utf8Slice(p, p + len))` : 'buf.utf8Slice(p, p + len)'
 }
 
-function rowDecoder(columns) {
+function rowDecoder(columns, valueFrom, rowFrom) {
   if (columns.decoder !== undefined) return columns.decoder
   let decoder = null
   if (columns.length <= 200 && !columns.some(c => c.name === '__proto__')) {
     const lines = columns.map((col, i) =>
-      `    let v${i} = null, len = buf.readInt32LE(p); p += 4\n` +
-      `    if (len >= 0) { v${i} = ${(READ[col.enc] || READ[ENC_TEXT])(i, col)}; p += len }`)
+      `    ${i === 0 ? 'let ' : ''}len = buf.readInt32LE(p); p += 4\n` +
+      `    let v${i} = null\n` +
+      `    if (len >= 0) { v${i} = ${(READ[col.enc] || READ[ENC_TEXT])(i, col)}; p += len }` +
+      (valueFrom ? `\n    v${i} = valueFrom(v${i}, cols[${i}])` : ''))
     const row = columns.map((c, i) => JSON.stringify(String(c.name)) + ': v' + i).join(', ')
-    decoder = new Function('cols', 'Buffer', // eslint-disable-line no-new-func
+    decoder = new Function('cols', 'Buffer', 'valueFrom', 'rowFrom', // eslint-disable-line no-new-func
       'return function decodeRows(buf, p, count, out, each, current) {\n' +
       '  for (let r = 0; r < count; r++) {\n' +
-      lines.map(l => l.replace(/let v(\d+) = null, len/, (m, i) => i === '0' ? m : `let v${i} = null; len`)).join('\n') + '\n' +
-      `    const row = { ${row} }\n` +
+      lines.join('\n') + '\n' +
+      `    const row = ${rowFrom ? `rowFrom({ ${row} })` : `{ ${row} }`}\n` +
       '    each ? each(row, current) : (out[out.length] = row)\n' +
       '  }\n' +
-      '}')(columns, Buffer)
+      '}')(columns, Buffer, valueFrom, rowFrom)
   }
   Object.defineProperty(columns, 'decoder', { value: decoder })
   return decoder
@@ -381,20 +368,16 @@ class Client {
     const valueFrom = this.transform.value.from, rowFrom = this.transform.row.from
     const each = q.forEach
     const out = q.cursor ? new Result() : q.current
-    if (!values && !raw && !valueFrom && !rowFrom && count > 0) {
-      const decoder = rowDecoder(columns)
-      if (decoder !== null) {
-        decoder(buf, p, count, out, each, q.current)
-        q.cursor && q.onBatch(out)
-        return
-      }
+    const decoder = values || raw || count === 0 ? null : rowDecoder(columns, valueFrom, rowFrom)
+    if (decoder !== null) {
+      decoder(buf, p, count, out, each, q.current)
+      q.cursor && q.onBatch(out)
+      return
     }
-    // Row objects come from a factory made for this column set (an object literal of fixed shape),
-    // filled from a scratch array: far cheaper than adding properties one by one.
-    const factory = values || raw ? undefined : rowFactory(columns)
-    const scratch = factory && factory.scratch
+    // values() / raw() rows are arrays; the rest (see rowDecoder) objects built by assignment.
+    const asArray = values || raw
     for (let r = 0; r < count; r++) {
-      const row = scratch || new Array(nc)
+      const row = asArray ? new Array(nc) : {}
       for (let c = 0; c < nc; c++) {
         const col = columns[c]
         const len = buf.readInt32LE(p); p += 4
@@ -412,10 +395,9 @@ class Client {
           p += len
         }
         valueFrom && (v = valueFrom(v, col))
-        row[c] = v
+        asArray ? row[c] = v : row[col.name] = v
       }
-      const made = factory ? factory(scratch) : row
-      const value = rowFrom ? rowFrom(made) : made
+      const value = rowFrom ? rowFrom(row) : row
       each ? each(value, q.current) : out.push(value)
     }
     q.cursor && q.onBatch(out)
