@@ -64,6 +64,24 @@ test('rows of many shapes decode alike: every encoding with nulls, extremes, dup
   assert.deepEqual(batches, [['11', '22'], ['33', '44'], ['55']])
 })
 
+test('text values of every short length, ASCII and not, over many chunks, decode exactly (objects and values())', async () => {
+  // Lengths 0–14 around the 12-byte short-text cut-off, ASCII (incl. 0x7f) and multi-byte, in
+  // 4,000 rows (several chunks and 16 KB stretches), next to a column of long text.
+  const n = 4000
+  const query = () => sql`select i,
+    repeat(chr(97 + i % 26), i % 15) as a,
+    case i % 4 when 0 then repeat('é', i % 8) when 1 then repeat(chr(127), i % 13) when 2 then 'x' || repeat('€', i % 5) end as u,
+    repeat('long ', 3 + i % 3) || i as l
+    from generate_series(1, ${n}::int) i`
+  const expect = i => [i, String.fromCharCode(97 + i % 26).repeat(i % 15),
+    [() => 'é'.repeat(i % 8), () => '\x7f'.repeat(i % 13), () => 'x' + '€'.repeat(i % 5), () => null][i % 4](),
+    'long '.repeat(3 + i % 3) + i]
+  const want = Array.from({ length: n }, (_, k) => expect(k + 1))
+  const rows = await query()
+  assert.deepEqual(rows.map(r => [r.i, r.a, r.u, r.l]), want)
+  assert.deepEqual([...await query().values()], want)
+})
+
 test('parameters: inferred types, text serialization, bytea, json, null', async () => {
   const date = new Date('2020-01-02T03:04:05.678Z')
   const [r] = await sql`select ${1} as one, ${'txt'} as s, ${true} as b, ${date} as d, ${Buffer.from([1, 2])} as by,

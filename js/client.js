@@ -104,12 +104,31 @@ class Target {
 // box. Used unless raw() or values() applies; `__proto__` (which a literal would treat as the
 // prototype) and very wide rows keep the generic loop.
 const READ = {
-  [ENC_I32]: () => 'buf.readInt32LE(p)',
-  [ENC_F64]: () => 'buf.readDoubleLE(p)',
-  [ENC_TIME]: () => 'new Date(buf.readDoubleLE(p))',
+  [ENC_I32]: () => 'dv.getInt32(p, true)',
+  [ENC_F64]: () => 'dv.getFloat64(p, true)',
+  [ENC_TIME]: () => 'new Date(dv.getFloat64(p, true))',
   [ENC_BOOL]: () => 'buf[p] === 1',
   [ENC_BYTES]: i => `Buffer.allocUnsafe(len); buf.copy(v${i}, 0, p, p + len)`,
-  [ENC_TEXT]: (i, col) => col.parser ? `cols[${i}].parser(buf.utf8Slice(p, p + len))` : 'buf.utf8Slice(p, p + len)'
+  [ENC_TEXT]: (i, col) => col.parser ? `cols[${i}].parser(text(buf, p, len))` : 'text(buf, p, len)'
+}
+
+// A text value. Short ASCII ones are cut out of one latin1 string per stretch of the chunk: under 13
+// characters V8's substring makes a copy in generated code (it keeps no reference to the stretch),
+// where utf8Slice is a native call per value. `stretch` is dropped at the end of each chunk.
+const SHORT_TEXT = 12, STRETCH = 16384
+const stretch = { buf: null, base: 0, str: '' }
+function text(buf, p, len) {
+  if (len > SHORT_TEXT) return buf.utf8Slice(p, p + len)
+  let bits = 0
+  for (let i = p, end = p + len; i < end; i++) bits |= buf[i]
+  if (bits > 0x7f) return buf.utf8Slice(p, p + len)
+  const s = stretch
+  if (s.buf !== buf || p < s.base || p + len > s.base + s.str.length) {
+    s.buf = buf
+    s.base = p
+    s.str = buf.latin1Slice(p, Math.min(buf.length, p + STRETCH))
+  }
+  return s.str.substring(p - s.base, p - s.base + len)
 }
 
 function rowDecoder(columns, valueFrom, rowFrom) {
@@ -117,19 +136,19 @@ function rowDecoder(columns, valueFrom, rowFrom) {
   let decoder = null
   if (columns.length <= 200 && !columns.some(c => c.name === '__proto__')) {
     const lines = columns.map((col, i) =>
-      `    ${i === 0 ? 'let ' : ''}len = buf.readInt32LE(p); p += 4\n` +
+      `    ${i === 0 ? 'let ' : ''}len = dv.getInt32(p, true); p += 4\n` +
       `    let v${i} = null\n` +
       `    if (len >= 0) { v${i} = ${(READ[col.enc] || READ[ENC_TEXT])(i, col)}; p += len }` +
       (valueFrom ? `\n    v${i} = valueFrom(v${i}, cols[${i}])` : ''))
     const row = columns.map((c, i) => JSON.stringify(String(c.name)) + ': v' + i).join(', ')
-    decoder = new Function('cols', 'Buffer', 'valueFrom', 'rowFrom', // eslint-disable-line no-new-func
-      'return function decodeRows(buf, p, count, out, each, current) {\n' +
+    decoder = new Function('cols', 'Buffer', 'text', 'valueFrom', 'rowFrom', // eslint-disable-line no-new-func
+      'return function decodeRows(buf, dv, p, count, out, each, current) {\n' +
       '  for (let r = 0; r < count; r++) {\n' +
       lines.join('\n') + '\n' +
       `    const row = ${rowFrom ? `rowFrom({ ${row} })` : `{ ${row} }`}\n` +
       '    each ? each(row, current) : (out[out.length] = row)\n' +
       '  }\n' +
-      '}')(columns, Buffer, valueFrom, rowFrom)
+      '}')(columns, Buffer, text, valueFrom, rowFrom)
   }
   Object.defineProperty(columns, 'decoder', { value: decoder })
   return decoder
@@ -274,11 +293,22 @@ class Client {
   }
 
   decode(buf) {
+    // One view per chunk: DataView reads compile to plain loads, Buffer's readInt32LE to four byte reads.
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.length)
+    try {
+      this.decodeFrames(buf, dv)
+    } finally {
+      stretch.buf = null
+      stretch.str = ''
+    }
+  }
+
+  decodeFrames(buf, dv) {
     let pos = 0
     while (pos < buf.length) {
-      const id = buf.readUInt32LE(pos)
+      const id = dv.getUint32(pos, true)
       const kind = buf[pos + 4]
-      const len = buf.readUInt32LE(pos + 5)
+      const len = dv.getUint32(pos + 5, true)
       const start = pos + 9
       pos = start + len
       if (kind === KIND_NOTICE) {
@@ -293,7 +323,7 @@ class Client {
       if (!q) continue
       try {
         if (kind === KIND_COLUMNS) this.columns(q, buf, start, pos)
-        else if (kind === KIND_ROWS) this.rows(q, buf, start)
+        else if (kind === KIND_ROWS) this.rows(q, buf, dv, start)
         else if (kind === KIND_DONE) this.done(id, q, buf, start)
         else if (kind === KIND_ERROR) {
           this.pending.delete(id)
@@ -360,8 +390,8 @@ class Client {
     q.current.statement = { string: q.text, types, columns }
   }
 
-  rows(q, buf, p) {
-    const count = buf.readUInt32LE(p); p += 4
+  rows(q, buf, dv, p) {
+    const count = dv.getUint32(p, true); p += 4
     const columns = q.current.columns
     const nc = columns.length
     const values = q.values, raw = q.raw
@@ -370,7 +400,7 @@ class Client {
     const out = q.cursor ? new Result() : q.current
     const decoder = values || raw || count === 0 ? null : rowDecoder(columns, valueFrom, rowFrom)
     if (decoder !== null) {
-      decoder(buf, p, count, out, each, q.current)
+      decoder(buf, dv, p, count, out, each, q.current)
       q.cursor && q.onBatch(out)
       return
     }
@@ -380,17 +410,17 @@ class Client {
       const row = asArray ? new Array(nc) : {}
       for (let c = 0; c < nc; c++) {
         const col = columns[c]
-        const len = buf.readInt32LE(p); p += 4
+        const len = dv.getInt32(p, true); p += 4
         let v = null
         if (len >= 0) {
           if (raw) v = Buffer.from(buf.subarray(p, p + len))
           else switch (col.enc) {
-            case ENC_I32: v = buf.readInt32LE(p); break
-            case ENC_F64: v = buf.readDoubleLE(p); break
-            case ENC_TIME: v = new Date(buf.readDoubleLE(p)); break
+            case ENC_I32: v = dv.getInt32(p, true); break
+            case ENC_F64: v = dv.getFloat64(p, true); break
+            case ENC_TIME: v = new Date(dv.getFloat64(p, true)); break
             case ENC_BOOL: v = buf[p] === 1; break
             case ENC_BYTES: v = Buffer.allocUnsafe(len); buf.copy(v, 0, p, p + len); break
-            default: v = buf.utf8Slice(p, p + len); col.parser && (v = col.parser(v))
+            default: v = text(buf, p, len); col.parser && (v = col.parser(v))
           }
           p += len
         }
