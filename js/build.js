@@ -44,13 +44,15 @@ function array(xs, type) {
 
 const escapeIdentifier = x => '"' + x.replace(/"/g, '""').replace(/\./g, '"."') + '"'
 
-function build(strings, args, ctx) {
-  return plainArgs(args) && Object.isFrozen(strings) ? buildPlain(strings, args) : buildFull(strings, args, ctx)
+// { text, params, types } of a top-level template; written into `out` when given (a running query
+// keeps them on its own state, so no object is made per query).
+function build(strings, args, ctx, out) {
+  return plainArgs(args) && Object.isFrozen(strings) ? buildPlain(strings, args, out) : buildFull(strings, args, ctx, out)
 }
 
-function buildFull(strings, args, ctx) {
+function buildFull(strings, args, ctx, out) {
   const state = newState(ctx)
-  return result(template(strings, args, state), state)
+  return result(template(strings, args, state), state.params, state.types, out)
 }
 
 // The common case, a template literal whose arguments are all plain values or typed parameters
@@ -76,7 +78,7 @@ function plainArgs(args) {
   return true
 }
 
-function buildPlain(strings, args) {
+function buildPlain(strings, args, out) {
   let text = texts.get(strings)
   if (text === undefined) {
     text = strings[0]
@@ -95,18 +97,24 @@ function buildPlain(strings, args) {
       types[i] = plainType(x)
     }
   }
-  return { text, params, types }
+  return result(text, params, types, out)
 }
 
 // Top-level sql.unsafe(text, args): the text is kept, every arg is a parameter.
-function buildUnsafe(text, args = [], ctx) {
+function buildUnsafe(text, args = [], ctx, out) {
   const state = newState(ctx)
   args.forEach(x => parameter(x, state))
-  return result(text, state)
+  return result(text, state.params, state.types, out)
 }
 
 const newState = (ctx = {}) => ({ params: [], types: [], transform: ctx.transform || normalizeTransform() })
-const result = (text, { params, types }) => ({ text, params, types })
+function result(text, params, types, out) {
+  if (out === undefined) return { text, params, types }
+  out.text = text
+  out.params = params
+  out.types = types
+  return out
+}
 
 function template(strings, args, state) {
   let text = strings[0]

@@ -482,7 +482,7 @@ class Client {
     result.command = command || null
     result.columns = result.columns || []
     result.state = state
-    q.resolve(q.describe ? { ...result.statement, name: '' } : result)
+    q.resolve(q.flags & FLAG_DESCRIBE ? { ...result.statement, name: '' } : result)
   }
 
   // After end(): whatever never completed settles now.

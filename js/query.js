@@ -5,6 +5,7 @@
 const { FRAGMENT } = require('./build.js')
 const { notTaggedCallError, genericError } = require('./errors.js')
 const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR } = require('./client.js')
+const { isOCCError, backoff } = require('./retry.js')
 
 // Queries waiting to start (see Query.handle). A resolved promise's then() is a cheaper microtask
 // than queueMicrotask, which makes an AsyncResource per call.
@@ -23,6 +24,72 @@ function startAll() {
 // functions can be handed over through module variables (no closure and context per query).
 let settle = null, fail = null
 function capture(resolve, reject) { settle = resolve; fail = reject }
+
+// Everything one query carries, from its modifiers to its completion: js/sql.js fills in the submission
+// when it runs, js/client.js reads it while in flight. One object of one shape per query (queries are
+// the hot path, and 10,000 of them may be in flight: each object less is garbage collection saved).
+class QueryState {
+  constructor(query) {
+    // Set by the modifiers before it starts.
+    this.started = false
+    this.cancelled = false
+    this.flags = 0
+    this.values = false
+    this.raw = false
+    this.forEach = undefined
+    this.cursor = undefined
+    this.cursorFn = undefined
+    this.pushBatch = undefined // the async iterator's intake (cursor without a callback)
+    this.more = undefined
+    this.close = undefined
+    // Set when it runs (js/sql.js).
+    this.query = query
+    this.submitted = false
+    this.owner = null
+    this.id = 0
+    this.text = ''
+    this.params = null // wire values
+    this.values0 = null // the values as given (debug)
+    this.types = null
+    this.conn = 0
+    this.current = null
+    this.results = undefined
+    this.onBatch = undefined // a cursor's batch handler
+    this.attempts = 0
+    this.release = null
+  }
+
+  resolve(result) {
+    this.release && this.release()
+    this.query._resolve(result)
+  }
+
+  reject(err) {
+    const { env, conn, onError } = this.owner
+    const retry = env.statementRetry
+    // A conflicting autocommit statement did not commit: with retry.statements it runs again.
+    if (retry && !conn && isOCCError(err) && this.attempts < retry.maxRetries) {
+      this.attempts++
+      env.retried()
+      const delay = backoff(retry, this.attempts)
+      env.logger && env.logger.debug && env.logger.debug(`OCC conflict on attempt ${this.attempts}/${retry.maxRetries + 1}, retrying in ${delay.toFixed(1)}ms`)
+      return setTimeout(() => { this.current = new Result(); env.client.enqueue(this) }, delay)
+    }
+    this.release && this.release()
+    Object.defineProperties(err, {
+      query: { value: this.text, enumerable: false, configurable: true },
+      parameters: { value: this.params, enumerable: false, configurable: true }
+    })
+    onError && onError(err)
+    this.query._reject(err)
+  }
+
+  // query.cancel() once submitted.
+  cancelSubmitted() {
+    const { client, pool } = this.owner.env
+    return client.pending.has(this.id) ? pool.cancel(this.id).catch(() => {}) : Promise.resolve()
+  }
+}
 
 class Query extends Promise {
   // Private fields, not defineProperties: a Query is made per call, and that is the hot path.
@@ -43,8 +110,7 @@ class Query extends Promise {
     this.#resolve = settle
     this.#reject = fail
     settle = fail = null
-    // Every field declared up front: one object shape, no properties added later.
-    this.#state = { started: false, flags: 0, values: false, raw: false, pending: null, cancelled: false, forEach: undefined, cursor: undefined, cursorFn: undefined, onBatch: undefined, more: undefined, close: undefined }
+    this.#state = new QueryState(this)
   }
   get _run() { return this.#run }
   get _resolve() { return this.#resolve }
@@ -73,7 +139,7 @@ class Query extends Promise {
   // CancelRequest (the server then fails it with 57014); resolves once that was sent.
   cancel() {
     const state = this._state
-    if (state.pending) return state.pending.cancel()
+    if (state.submitted) return state.cancelSubmitted()
     if (state.cancelled) return Promise.resolve()
     state.cancelled = true
     state.started = true
@@ -113,7 +179,7 @@ function cursorIterator(query) {
   const batches = []
   let waiting = null, done = false, failure = null
   const wake = () => { if (waiting) { const w = waiting; waiting = null; w() } }
-  query._state.onBatch = rows => { batches.push(rows); wake() }
+  query._state.pushBatch = rows => { batches.push(rows); wake() }
   query._state.started || query.handle()
   query.then(() => { done = true; wake() }, err => { failure = err; done = true; wake() })
   return {

@@ -6,8 +6,8 @@ const { buildTypes, parserFor } = require('./types.js')
 const { normalizeTransform } = require('./transform.js')
 const { genericError, notSupportedError } = require('./errors.js')
 const { Client, Target, Result, nativeError } = require('./client.js')
-const { Query, FLAG_PREPARE, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./query.js')
-const { resolveRetry, withRetry, isOCCError, backoff } = require('./retry.js')
+const { Query, FLAG_PREPARE, FLAG_SIMPLE } = require('./query.js')
+const { resolveRetry, withRetry } = require('./retry.js')
 const fs = require('fs')
 
 // sql.CLOSE: returned from a cursor callback to stop early (one value for every sql instance).
@@ -47,63 +47,6 @@ function credentialsProvider(fn) {
       sessionToken: c.sessionToken || undefined,
       expiration: c.expiration ? +new Date(c.expiration) : undefined
     }
-  }
-}
-
-// One submitted query as the client sees it (js/client.js reads these fields). A class rather than an
-// object literal with closures: queries are the hot path, and 10,000 of them may be in flight.
-class Pending {
-  constructor(query, built, wire, flags, conn, state, owner) {
-    this.query = query
-    this.owner = owner
-    this.id = 0
-    this.text = built.text
-    this.params = wire
-    this.values0 = built.params
-    this.describe = !!(flags & FLAG_DESCRIBE)
-    this.types = built.types
-    this.flags = flags
-    this.conn = conn
-    this.values = state.values
-    this.raw = state.raw
-    this.forEach = state.forEach
-    this.cursor = state.cursor
-    this.current = new Result()
-    this.results = undefined
-    this.onBatch = undefined
-    this.attempts = 0
-    this.release = null
-  }
-
-  resolve(result) {
-    this.release && this.release()
-    this.query._resolve(result)
-  }
-
-  reject(err) {
-    const { env, conn, onError } = this.owner
-    const retry = env.statementRetry
-    // A conflicting autocommit statement did not commit: with retry.statements it runs again.
-    if (retry && !conn && isOCCError(err) && this.attempts < retry.maxRetries) {
-      this.attempts++
-      env.retried()
-      const delay = backoff(retry, this.attempts)
-      env.logger && env.logger.debug && env.logger.debug(`OCC conflict on attempt ${this.attempts}/${retry.maxRetries + 1}, retrying in ${delay.toFixed(1)}ms`)
-      return setTimeout(() => { this.current = new Result(); env.client.enqueue(this) }, delay)
-    }
-    this.release && this.release()
-    Object.defineProperties(err, {
-      query: { value: this.text, enumerable: false, configurable: true },
-      parameters: { value: this.params, enumerable: false, configurable: true }
-    })
-    onError && onError(err)
-    this.query._reject(err)
-  }
-
-  // query.cancel() once submitted.
-  cancel() {
-    const { client, pool } = this.owner.env
-    return client.pending.has(this.id) ? pool.cancel(this.id).catch(() => {}) : Promise.resolve()
   }
 }
 
@@ -156,47 +99,51 @@ function createSql(native, url, options) {
 
   function makeSql(conn, onError) {
     const run = query => {
-      if (query._state.cancelled) return
-      let built
+      const q = query._state
+      if (q.cancelled) return
       try {
-        built = query.unsafe !== undefined
-          ? buildUnsafe(query.unsafe, query.args || [], ctx)
-          : build(query.strings, query.args, ctx)
+        query.unsafe !== undefined
+          ? buildUnsafe(query.unsafe, query.args || [], ctx, q)
+          : build(query.strings, query.args, ctx, q)
       } catch (err) {
         return query._reject(err)
       }
-      const state = query._state
       // postgres.js: unsafe() does not prepare unless asked; templates follow the pool's `prepare`.
       const prepare = query.options && query.options.prepare !== undefined ? query.options.prepare : query.unsafe === undefined && resolved.prepare
-      let flags = state.flags
+      let flags = q.flags
       // Several statements without parameters (unsafe, file) go over the simple protocol.
-      if (query.unsafe !== undefined && !built.params.length && /;\s*\S/.test(built.text.replace(/;\s*$/, ''))) flags |= FLAG_SIMPLE
-      if (!conn && resolved.max > 1 && /^\s*(begin|start\s+transaction)\b/i.test(built.text))
+      if (query.unsafe !== undefined && !q.params.length && /;\s*\S/.test(q.text.replace(/;\s*$/, ''))) flags |= FLAG_SIMPLE
+      if (!conn && resolved.max > 1 && /^\s*(begin|start\s+transaction)\b/i.test(q.text))
         return query._reject(genericError('UNSAFE_TRANSACTION', 'Only use sql.begin, sql.reserved or max: 1'))
       // simple() and parameterless unsafe() with several statements use the simple protocol.
       if (!(flags & FLAG_SIMPLE) && prepare) flags |= FLAG_PREPARE
-      if (flags & FLAG_SIMPLE && built.params.length) flags &= ~FLAG_SIMPLE
-      const q = new Pending(query, built, serializeParams(built.params, built.types, types.serializers), flags, conn, state, owner)
-      if (state.cursor) {
-        state.more = () => pool.cursorNext(q.id)
-        state.close = () => pool.cursorClose(q.id)
-        q.onBatch = state.cursorFn
-          ? rows => Promise.resolve().then(() => state.cursorFn(rows)).then(r => r === CLOSE ? state.close() : state.more(), err => { state.close(); query._reject(err) })
-          : rows => state.onBatch(rows)
+      if (flags & FLAG_SIMPLE && q.params.length) flags &= ~FLAG_SIMPLE
+      q.flags = flags
+      q.values0 = q.params
+      q.params = serializeParams(q.values0, q.types, types.serializers)
+      q.owner = owner
+      q.conn = conn
+      q.current = new Result()
+      if (q.cursor) {
+        q.more = () => pool.cursorNext(q.id)
+        q.close = () => pool.cursorClose(q.id)
+        q.onBatch = q.cursorFn
+          ? rows => Promise.resolve().then(() => q.cursorFn(rows)).then(r => r === CLOSE ? q.close() : q.more(), err => { q.close(); query._reject(err) })
+          : rows => q.pushBatch(rows)
         // A cursor holds its connection between batches: it gets one of its own.
         if (!conn) {
           return reserveConnection().then(c => {
-            if (state.cancelled) return pool.release(c)
+            if (q.cancelled) return pool.release(c)
             q.conn = c
             q.release = () => { q.release = null; pool.release(c) }
             client.enqueue(q)
           }, err => query._reject(err))
         }
       }
-      state.pending = q
+      q.submitted = true
       client.enqueue(q)
     }
-    // What every query of this sql shares (Pending reads it instead of closing over it).
+    // What every query of this sql shares (its QueryState reads it instead of closing over it).
     const owner = { conn, onError, env }
 
     function sql(strings, ...args) {
