@@ -576,6 +576,7 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     // Set when the server or the network ended the session, or it failed its heartbeat.
     let mut unexpected = false;
     let mut spinner = Spinner::default();
+    let mut answer = AnswerSpin::default();
     // A job taken while spinning (see `Spinner`), handled by the `rx` branch below.
     let mut spun: Option<Job> = None;
     loop {
@@ -593,6 +594,7 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
             spun = spinner.spin(&mut rx);
         }
         let deadline = if retiring { None } else { next_deadline(&inner.cfg, created, max_age, last_active, idle, reserved) };
+        let poll_answer = answer.active(running.len(), || c.inflight.load(Ordering::SeqCst) == 1 && pool_inflight(&inner) == 1);
         tokio::select! {
             biased;
             _ = destroy.changed() => break,
@@ -601,6 +603,7 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
                 break;
             }
             Some(back) = running.next(), if !running.is_empty() => {
+                answer.finished();
                 last_active = Instant::now();
                 retry.extend(back);
                 job_finished(&inner, &c);
@@ -628,6 +631,8 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
             _ = c.wake.notified() => {}
             // Idle past idle_timeout, or older than max_lifetime: retire when no work is left.
             _ = sleep_until(deadline) => c.retiring.store(true, Ordering::SeqCst),
+            // Last, so that any real event wins: the worker polls the sockets without parking.
+            _ = tokio::task::yield_now(), if poll_answer => {}
         }
     }
     // A job taken while spinning and not started goes back to the channel, whose jobs are handled below.
@@ -680,7 +685,78 @@ async fn next_job(spun: &mut Option<Job>, rx: &mut mpsc::UnboundedReceiver<Job>)
 
 /// Whether no connection of the pool has work (spinning would delay no one).
 fn pool_idle(inner: &Inner) -> bool {
-    lock(&inner.state).conns.iter().all(|c| c.inflight.load(Ordering::SeqCst) == 0)
+    pool_inflight(inner) == 0
+}
+
+fn pool_inflight(inner: &Inner) -> usize {
+    lock(&inner.state).conns.iter().map(|c| c.inflight.load(Ordering::SeqCst)).sum()
+}
+
+/// The answer to the one query in flight in the whole pool (someone awaiting queries one after
+/// another): for a short while the task yields instead of waiting, so the worker polls the sockets
+/// (epoll with no timeout) rather than parking, and the answer is read as soon as it arrives instead
+/// of after this thread's wake-up. Adaptive like [`Spinner`]: a wait that outlasts the spin turns it
+/// off for a growing number of waits, so a distant server (real DSQL: a millisecond away) costs
+/// almost nothing. Never on a single CPU, where the spin would take the CPU from the JS thread.
+#[derive(Default)]
+struct AnswerSpin {
+    /// Spinning for the current wait until then.
+    until: Option<Instant>,
+    /// Whether the current wait has been looked at (it spins from its start or not at all).
+    decided: bool,
+    skip: u32,
+    misses: u32,
+}
+
+const ANSWER_SPIN_FOR: Duration = Duration::from_micros(300);
+
+fn several_cpus() -> bool {
+    static SEVERAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SEVERAL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2))
+}
+
+impl AnswerSpin {
+    /// Whether to keep polling now; `running` queries are in flight on this connection, `alone`
+    /// says whether this one query is all the pool has.
+    fn active(&mut self, running: usize, alone: impl FnOnce() -> bool) -> bool {
+        if running != 1 {
+            if running > 1 {
+                self.until = None;
+                self.decided = true;
+            }
+            return false;
+        }
+        if let Some(t) = self.until {
+            if Instant::now() < t {
+                return true;
+            }
+            self.until = None;
+            self.misses = (self.misses + 1).min(10);
+            self.skip = 1 << self.misses;
+            return false;
+        }
+        if self.decided {
+            return false;
+        }
+        self.decided = true;
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        if !several_cpus() || !alone() {
+            return false;
+        }
+        self.until = Some(Instant::now() + ANSWER_SPIN_FOR);
+        true
+    }
+
+    /// A query finished: a spin that was on caught its answer.
+    fn finished(&mut self) {
+        if self.until.take().is_some() {
+            self.misses = 0;
+        }
+        self.decided = false;
+    }
 }
 
 /// Awaiting queries one after another: after a result is delivered, the caller's next query usually
@@ -1283,6 +1359,39 @@ fn split_statements(sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::split_statements;
+
+    #[test]
+    fn answer_spin_polls_for_a_lone_query_and_backs_off_when_the_answer_is_slow() {
+        use super::{AnswerSpin, ANSWER_SPIN_FOR};
+        if !super::several_cpus() {
+            return; // it never spins on one CPU (checked by the assertion below being skipped)
+        }
+        let mut a = AnswerSpin::default();
+        assert!(!a.active(0, || true), "nothing in flight: no spin");
+        assert!(!a.active(1, || false), "other queries in the pool: no spin");
+        assert!(!a.active(1, || true), "decided once per wait");
+        a.finished();
+        assert!(a.active(1, || true), "the pool's one query: spin");
+        assert!(a.active(1, || unreachable!()), "still within the budget");
+        a.finished(); // answered in time: no back-off
+        assert!(a.active(1, || true));
+        assert!(!a.active(2, || true), "a second query joined: stop");
+        a.finished();
+        // A slow answer: the spin ends after its budget, then 2 waits skip it, then 4.
+        assert!(a.active(1, || true));
+        std::thread::sleep(ANSWER_SPIN_FOR);
+        assert!(!a.active(1, || true));
+        let mut spun = |a: &mut AnswerSpin| {
+            a.finished();
+            a.active(1, || true)
+        };
+        assert_eq!((0..3).map(|_| spun(&mut a)).collect::<Vec<_>>(), [false, false, true]);
+        std::thread::sleep(ANSWER_SPIN_FOR);
+        assert!(!a.active(1, || true));
+        assert_eq!((0..5).filter(|_| spun(&mut a)).count(), 1);
+        a.finished(); // the answer came while spinning: back-off reset
+        assert!(spun(&mut a));
+    }
 
     #[test]
     fn spinner_catches_a_waiting_job_and_backs_off_when_none_comes() {
