@@ -82,6 +82,16 @@ test('text values of every short length, ASCII and not, over many chunks, decode
   assert.deepEqual([...await query().values()], want)
 })
 
+test('one call site, parameter types that change from call to call (types are reused only while they repeat)', async () => {
+  const at = (x, y) => sql`select ${x} as x, ${y} as y`
+  const seen = []
+  for (const [x, y] of [[1, 2], [1, 2], [true, 2], [true, new Date(0)], [Buffer.from([1]), null], [sql.json({}), 'b'], [1, true], [1, true]]) {
+    const r = await at(x, y)
+    seen.push(r.columns.map(c => c.type).join(','))
+  }
+  assert.deepEqual(seen, ['25,25', '25,25', '16,25', '16,1184', '17,25', '3802,25', '25,16', '25,16'])
+})
+
 test('parameters: inferred types, text serialization, bytea, json, null', async () => {
   const date = new Date('2020-01-02T03:04:05.678Z')
   const [r] = await sql`select ${1} as one, ${'txt'} as s, ${true} as b, ${date} as d, ${Buffer.from([1, 2])} as by,

@@ -57,7 +57,8 @@ function buildFull(strings, args, ctx, out) {
 
 // The common case, a template literal whose arguments are all plain values or typed parameters
 // (no fragments, helpers, arrays or undefined): the text depends on the strings alone, so it is made
-// once per call site (the same string each time, which also keeps lookups by text cheap).
+// once per call site (the same string each time, which also keeps lookups by text cheap), with the
+// parameter types of its last call.
 const texts = new WeakMap()
 const NONE = Object.freeze([])
 
@@ -79,25 +80,36 @@ function plainArgs(args) {
 }
 
 function buildPlain(strings, args, out) {
-  let text = texts.get(strings)
-  if (text === undefined) {
-    text = strings[0]
+  let site = texts.get(strings)
+  if (site === undefined) {
+    let text = strings[0]
     for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]
-    texts.set(strings, text)
+    site = { text, types: NONE }
+    texts.set(strings, site)
   }
-  const types = args.length === 0 ? NONE : new Array(args.length)
+  // The types usually repeat from call to call: the call site's last array is reused while they do.
+  const last = site.types
+  let types = null
   let params = args
   for (let i = 0; i < args.length; i++) {
     const x = args[i]
+    let type
     if (x instanceof Parameter) {
       params === args && (params = args.slice())
       params[i] = x.value
-      types[i] = x.type || 0
+      type = x.type || 0
     } else {
-      types[i] = plainType(x)
+      type = plainType(x)
+    }
+    if (types !== null) types[i] = type
+    else if (last[i] !== type || last.length !== args.length) {
+      types = new Array(args.length)
+      for (let j = 0; j < i; j++) types[j] = last[j]
+      types[i] = type
     }
   }
-  return result(text, params, types, out)
+  if (types !== null) site.types = Object.freeze(types)
+  return result(site.text, params, site.types, out)
 }
 
 // Top-level sql.unsafe(text, args): the text is kept, every arg is a parameter.

@@ -108,8 +108,17 @@ const READ = {
   [ENC_F64]: () => 'dv.getFloat64(p, true)',
   [ENC_TIME]: () => 'new Date(dv.getFloat64(p, true))',
   [ENC_BOOL]: () => 'buf[p] === 1',
-  [ENC_BYTES]: i => `Buffer.allocUnsafe(len); buf.copy(v${i}, 0, p, p + len)`,
+  [ENC_BYTES]: () => 'copyBytes(buf, p, len)',
   [ENC_TEXT]: (i, col) => col.parser ? `cols[${i}].parser(text(buf, p, len))` : 'text(buf, p, len)'
+}
+
+// A bytea value, its own copy. Short ones are copied byte by byte: Buffer#copy makes a view of the source
+// for each call.
+function copyBytes(buf, p, len) {
+  const b = Buffer.allocUnsafe(len)
+  if (len <= 64) for (let i = 0; i < len; i++) b[i] = buf[p + i]
+  else buf.copy(b, 0, p, p + len)
+  return b
 }
 
 // A text value. Short ASCII ones are cut out of one latin1 string per stretch of the chunk: under 13
@@ -141,14 +150,14 @@ function rowDecoder(columns, valueFrom, rowFrom) {
       `    if (len >= 0) { v${i} = ${(READ[col.enc] || READ[ENC_TEXT])(i, col)}; p += len }` +
       (valueFrom ? `\n    v${i} = valueFrom(v${i}, cols[${i}])` : ''))
     const row = columns.map((c, i) => JSON.stringify(String(c.name)) + ': v' + i).join(', ')
-    decoder = new Function('cols', 'Buffer', 'text', 'valueFrom', 'rowFrom', // eslint-disable-line no-new-func
+    decoder = new Function('cols', 'copyBytes', 'text', 'valueFrom', 'rowFrom', // eslint-disable-line no-new-func
       'return function decodeRows(buf, dv, p, count, out, each, current) {\n' +
       '  for (let r = 0; r < count; r++) {\n' +
       lines.join('\n') + '\n' +
       `    const row = ${rowFrom ? `rowFrom({ ${row} })` : `{ ${row} }`}\n` +
       '    each ? each(row, current) : (out[out.length] = row)\n' +
       '  }\n' +
-      '}')(columns, Buffer, text, valueFrom, rowFrom)
+      '}')(columns, copyBytes, text, valueFrom, rowFrom)
   }
   Object.defineProperty(columns, 'decoder', { value: decoder })
   return decoder
@@ -419,7 +428,7 @@ class Client {
             case ENC_F64: v = dv.getFloat64(p, true); break
             case ENC_TIME: v = new Date(dv.getFloat64(p, true)); break
             case ENC_BOOL: v = buf[p] === 1; break
-            case ENC_BYTES: v = Buffer.allocUnsafe(len); buf.copy(v, 0, p, p + len); break
+            case ENC_BYTES: v = copyBytes(buf, p, len); break
             default: v = text(buf, p, len); col.parser && (v = col.parser(v))
           }
           p += len
