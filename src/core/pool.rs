@@ -708,7 +708,7 @@ struct AnswerSpin {
     misses: u32,
 }
 
-const ANSWER_SPIN_FOR: Duration = Duration::from_micros(300);
+const ANSWER_SPIN_FOR: Duration = Duration::from_micros(500);
 
 fn several_cpus() -> bool {
     static SEVERAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
