@@ -410,7 +410,7 @@ class Client {
     const decoder = values || raw || count === 0 ? null : rowDecoder(columns, valueFrom, rowFrom)
     if (decoder !== null) {
       decoder(buf, dv, p, count, out, each, q.current)
-      q.cursor && q.onBatch(out)
+      q.cursor && q.cur.onBatch(out)
       return
     }
     // values() / raw() rows are arrays; the rest (see rowDecoder) objects built by assignment.
@@ -439,7 +439,7 @@ class Client {
       const value = rowFrom ? rowFrom(row) : row
       each ? each(value, q.current) : out.push(value)
     }
-    q.cursor && q.onBatch(out)
+    q.cursor && q.cur.onBatch(out)
   }
 
   // The command tag, reusing the last string while the bytes repeat (most queries share a few tags).

@@ -37,11 +37,8 @@ class QueryState {
     this.values = false
     this.raw = false
     this.forEach = undefined
-    this.cursor = undefined
-    this.cursorFn = undefined
-    this.pushBatch = undefined // the async iterator's intake (cursor without a callback)
-    this.more = undefined
-    this.close = undefined
+    this.cursor = undefined // rows per batch
+    this.cur = null // a cursor's own state (see Cursor)
     // Set when it runs (js/sql.js).
     this.query = query
     this.submitted = false
@@ -54,13 +51,11 @@ class QueryState {
     this.conn = 0
     this.current = null
     this.results = undefined
-    this.onBatch = undefined // a cursor's batch handler
     this.attempts = 0
-    this.release = null
   }
 
   resolve(result) {
-    this.release && this.release()
+    this.cur !== null && this.cur.release && this.cur.release()
     this.query._resolve(result)
   }
 
@@ -75,7 +70,7 @@ class QueryState {
       env.logger && env.logger.debug && env.logger.debug(`OCC conflict on attempt ${this.attempts}/${retry.maxRetries + 1}, retrying in ${delay.toFixed(1)}ms`)
       return setTimeout(() => { this.current = new Result(); env.client.enqueue(this) }, delay)
     }
-    this.release && this.release()
+    this.cur !== null && this.cur.release && this.cur.release()
     Object.defineProperties(err, {
       query: { value: this.text, enumerable: false, configurable: true },
       parameters: { value: this.params, enumerable: false, configurable: true }
@@ -91,13 +86,24 @@ class QueryState {
   }
 }
 
+// What only a cursor needs, kept off the state of every other query.
+class Cursor {
+  constructor(fn) {
+    this.fn = fn // the callback form's fn(rows)
+    this.push = undefined // the async iterator's intake
+    this.onBatch = undefined // what the client calls with each batch (set when it runs)
+    this.more = undefined
+    this.close = undefined
+    this.release = null // gives its own connection back
+  }
+}
+
 class Query extends Promise {
   // Private fields, not defineProperties: a Query is made per call, and that is the hot path.
   #run; #resolve; #reject; #state
   // A tagged template: (run, strings, args); sql.unsafe / sql.file: (run, undefined, args, text, options).
   constructor(run, strings, args, unsafe, options) {
     super(capture)
-    this[FRAGMENT] = true
     if (unsafe === undefined) {
       this.strings = strings
       this.args = args
@@ -161,8 +167,8 @@ class Query extends Promise {
     if (!Number.isInteger(rows) || rows < 1) throw new RangeError('cursor: rows must be a positive integer')
     this._state.cursor = rows
     this._state.flags |= FLAG_CURSOR
+    this._state.cur = new Cursor(typeof fn === 'function' ? fn : undefined)
     if (typeof fn === 'function') {
-      this._state.cursorFn = fn
       this.handle()
       return this
     }
@@ -174,12 +180,16 @@ class Query extends Promise {
   describe() { this._state.flags |= FLAG_DESCRIBE; return this }
 }
 
+// Every Query is a fragment when nested in another template (build.js reads the mark through the prototype).
+Query.prototype[FRAGMENT] = true
+
 // for await (const rows of query.cursor(n)): batches pulled one at a time from the native side.
 function cursorIterator(query) {
   const batches = []
   let waiting = null, done = false, failure = null
   const wake = () => { if (waiting) { const w = waiting; waiting = null; w() } }
-  query._state.pushBatch = rows => { batches.push(rows); wake() }
+  const cur = query._state.cur
+  cur.push = rows => { batches.push(rows); wake() }
   query._state.started || query.handle()
   query.then(() => { done = true; wake() }, err => { failure = err; done = true; wake() })
   return {
@@ -192,12 +202,12 @@ function cursorIterator(query) {
         }
         if (failure) throw failure
         if (done) return { value: undefined, done: true }
-        query._state.more && query._state.more()
+        cur.more && cur.more()
         await new Promise(resolve => { waiting = resolve })
       }
     },
     async return() {
-      query._state.close && query._state.close()
+      cur.close && cur.close()
       await query.catch(() => {})
       return { value: undefined, done: true }
     }

@@ -124,18 +124,19 @@ function createSql(native, url, options) {
       q.owner = owner
       q.conn = conn
       q.current = new Result()
-      if (q.cursor) {
-        q.more = () => pool.cursorNext(q.id)
-        q.close = () => pool.cursorClose(q.id)
-        q.onBatch = q.cursorFn
-          ? rows => Promise.resolve().then(() => q.cursorFn(rows)).then(r => r === CLOSE ? q.close() : q.more(), err => { q.close(); query._reject(err) })
-          : rows => q.pushBatch(rows)
+      const cur = q.cur
+      if (cur !== null) {
+        cur.more = () => pool.cursorNext(q.id)
+        cur.close = () => pool.cursorClose(q.id)
+        cur.onBatch = cur.fn
+          ? rows => Promise.resolve().then(() => cur.fn(rows)).then(r => r === CLOSE ? cur.close() : cur.more(), err => { cur.close(); query._reject(err) })
+          : rows => cur.push(rows)
         // A cursor holds its connection between batches: it gets one of its own.
         if (!conn) {
           return reserveConnection().then(c => {
             if (q.cancelled) return pool.release(c)
             q.conn = c
-            q.release = () => { q.release = null; pool.release(c) }
+            cur.release = () => { cur.release = null; pool.release(c) }
             client.enqueue(q)
           }, err => query._reject(err))
         }
