@@ -160,3 +160,20 @@ test('straight to PostgreSQL 15 over SSLRequest TLS, verified against the run\'s
     await sql.end()
   }
 })
+
+test('end() resolves once the server has let the sessions go (as postgres.js: after the sockets closed), and promptly', async () => {
+  const sql = connect({ max: 5 })
+  const rows = await Promise.all(Array.from({ length: 5 }, () => sql`select pg_backend_pid() as pid, pg_sleep(0.02)`))
+  const pids = [...new Set(rows.map(([r]) => r.pid))]
+  assert.equal(pids.length, 5)
+  const other = connect({ max: 1 }) // connected beforehand, so it looks right after end()
+  const left = () => other`select count(*)::int as n from pg_stat_activity where pid = any(${pids}::int[])`
+  assert.equal((await left())[0].n, 5)
+  const t = Date.now()
+  await sql.end()
+  const took = Date.now() - t
+  const [{ n }] = await left()
+  await other.end()
+  assert.equal(n, 0, 'no backend of the ended pool is left')
+  assert.ok(took < 1000, `end() took ${took} ms`)
+})

@@ -1,7 +1,9 @@
 //! The connector core: no N-API here. Config → credentials → token → transport → pool → values.
 //!
 //! Platform-neutral (always built, also for wasm32): config, error, command, values, wire, ws.
-//! Native only (feature `native`): credentials, token, transport (TCP, TLS, proxy), pool.
+//! Native only (feature `native`): credentials, token, transport (TCP, TLS, proxy, close_wait), pool.
+#[cfg(feature = "native")]
+pub mod close_wait;
 pub mod command;
 pub mod config;
 #[cfg(feature = "native")]

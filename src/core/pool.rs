@@ -14,6 +14,7 @@ use crate::core::config::{Config, Transport};
 use crate::core::credentials::CredentialCache;
 use crate::core::error::{Error, Result};
 use crate::core::token::TokenSigner;
+use crate::core::close_wait::CLOSE_WAIT;
 use crate::core::transport::{self, NoticeHandler};
 use crate::core::values::{encode, encoding_for, Encoding};
 use crate::core::wire::{ColumnMeta, FrameWriter, Job, Param, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
@@ -360,6 +361,18 @@ impl Pool {
         }
         let _ = self.inner.destroy.send(true);
         let conns: Vec<Arc<Conn>> = lock(&self.inner.state).conns.drain(..).collect();
+        // As postgres.js's end(): resolves once the connections have closed (each waits a bounded
+        // time for the server to let go, see close_wait).
+        let all_closed = async {
+            loop {
+                let notified = self.inner.idle.notified();
+                if conns.iter().all(|c| !c.open.load(Ordering::SeqCst)) {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_WAIT + Duration::from_millis(200), all_closed).await;
         drop(conns);
         self.inner.sink.close();
     }
@@ -575,6 +588,8 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     let check = matches!(inner.cfg.transport, Transport::WebSocket { connection_check: true });
     // Set when the server or the network ended the session, or it failed its heartbeat.
     let mut unexpected = false;
+    // Set when the connection task has ended (`closed` fired).
+    let mut closed_done = false;
     let mut spinner = Spinner::default();
     let mut answer = AnswerSpin::default();
     // A job taken while spinning (see `Spinner`), handled by the `rx` branch below.
@@ -600,6 +615,7 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
             _ = destroy.changed() => break,
             _ = &mut closed => {
                 unexpected = true;
+                closed_done = true;
                 break;
             }
             Some(back) = running.next(), if !running.is_empty() => {
@@ -654,6 +670,8 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
         }
     }
     remove_conn(&inner, &c, &mut rx, None);
+    // Nothing was cut short: the session can end gracefully (see below).
+    let graceful = !killed && !unexpected && running.is_empty();
     if destroyed {
         drop(running);
         let n = c.inflight.swap(0, Ordering::SeqCst);
@@ -671,6 +689,12 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
         }
     }
     drop(session);
+    // The client is gone, so the connection task sends Terminate and waits (bounded) for the
+    // server to close (see close_wait): the connection counts as open until then, and `close()`
+    // (sql.end()) resolves after, as postgres.js's end() does.
+    if !closed_done && graceful && tokio::time::timeout(CLOSE_WAIT + Duration::from_millis(100), &mut closed).await.is_err() {
+        task.abort();
+    }
     c.open.store(false, Ordering::SeqCst);
     inner.idle.notify_waiters();
 }

@@ -8,6 +8,7 @@
 //! optionally through an HTTP CONNECT proxy (`HTTPS_PROXY`, `NO_PROXY`); each binary message
 //! carries PostgreSQL protocol bytes, and tokio-postgres runs over it with `connect_raw`.
 
+use crate::core::close_wait::MakeCloseWait;
 use crate::core::config::{Config, Tls, Transport};
 use crate::core::error::{DbError, Error, Result};
 use crate::core::ws::WsIo;
@@ -155,7 +156,7 @@ pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_not
         Connector::Tcp(Some(tls)) => {
             let direct = matches!(cfg.tls, Tls::Enabled { direct: true, .. });
             pg.ssl_mode(SslMode::Require).ssl_negotiation(if direct { SslNegotiation::Direct } else { SslNegotiation::Postgres });
-            let (client, conn) = pg.connect(tls.clone()).await.map_err(connect_error)?;
+            let (client, conn) = pg.connect(MakeCloseWait(tls.clone())).await.map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
             (client, (task, p), now)
