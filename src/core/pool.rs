@@ -306,26 +306,28 @@ impl Pool {
             c.retiring.store(true, Ordering::SeqCst);
             c.wake.notify_one();
         }
-        let all_closed = || async {
-            loop {
-                let notified = self.inner.idle.notified();
-                let gone = {
-                    let st = lock(&self.inner.state);
-                    conns.iter().all(|c| !st.conns.iter().any(|x| x.id == c.id) && !c.open.load(Ordering::SeqCst))
-                };
-                if gone {
-                    return;
-                }
-                notified.await;
-            }
-        };
-        let Some(t) = timeout else { return all_closed().await };
-        if tokio::time::timeout(t, all_closed()).await.is_err() {
+        let Some(t) = timeout else { return self.until_closed(&conns).await };
+        if tokio::time::timeout(t, self.until_closed(&conns)).await.is_err() {
             for c in &conns {
                 c.killed.store(true, Ordering::SeqCst);
                 c.wake.notify_one();
             }
-            all_closed().await;
+            self.until_closed(&conns).await;
+        }
+    }
+
+    /// Resolves once none of `conns` is in the pool or open any more.
+    async fn until_closed(&self, conns: &[Arc<Conn>]) {
+        loop {
+            let notified = self.inner.idle.notified();
+            let gone = {
+                let st = lock(&self.inner.state);
+                conns.iter().all(|c| !st.conns.iter().any(|x| x.id == c.id) && !c.open.load(Ordering::SeqCst))
+            };
+            if gone {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -363,16 +365,7 @@ impl Pool {
         let conns: Vec<Arc<Conn>> = lock(&self.inner.state).conns.drain(..).collect();
         // As postgres.js's end(): resolves once the connections have closed (each waits a bounded
         // time for the server to let go, see close_wait).
-        let all_closed = async {
-            loop {
-                let notified = self.inner.idle.notified();
-                if conns.iter().all(|c| !c.open.load(Ordering::SeqCst)) {
-                    return;
-                }
-                notified.await;
-            }
-        };
-        let _ = tokio::time::timeout(CLOSE_WAIT + Duration::from_millis(200), all_closed).await;
+        let _ = tokio::time::timeout(CLOSE_WAIT + Duration::from_millis(200), self.until_closed(&conns)).await;
         drop(conns);
         self.inner.sink.close();
     }
@@ -728,8 +721,7 @@ struct AnswerSpin {
     until: Option<Instant>,
     /// Whether the current wait has been looked at (it spins from its start or not at all).
     decided: bool,
-    skip: u32,
-    misses: u32,
+    backoff: Backoff,
 }
 
 const ANSWER_SPIN_FOR: Duration = Duration::from_micros(500);
@@ -755,19 +747,14 @@ impl AnswerSpin {
                 return true;
             }
             self.until = None;
-            self.misses = (self.misses + 1).min(10);
-            self.skip = 1 << self.misses;
+            self.backoff.miss();
             return false;
         }
         if self.decided {
             return false;
         }
         self.decided = true;
-        if self.skip > 0 {
-            self.skip -= 1;
-            return false;
-        }
-        if !several_cpus() || !alone() {
+        if !self.backoff.ready() || !several_cpus() || !alone() {
             return false;
         }
         self.until = Some(Instant::now() + ANSWER_SPIN_FOR);
@@ -777,7 +764,7 @@ impl AnswerSpin {
     /// A query finished: a spin that was on caught its answer.
     fn finished(&mut self) {
         if self.until.take().is_some() {
-            self.misses = 0;
+            self.backoff.hit();
         }
         self.decided = false;
     }
@@ -790,15 +777,23 @@ impl AnswerSpin {
 /// number of idle moments, so sporadic traffic pays almost nothing.
 #[derive(Default)]
 struct Spinner {
-    /// Idle moments to let pass before spinning again.
+    backoff: Backoff,
+}
+
+const SPIN_FOR: Duration = Duration::from_micros(100);
+
+/// The back-off of both spins: each spin that catches nothing doubles the number of chances let pass
+/// before the next one (2, 4, ... 1,024); one that catches something ends it.
+#[derive(Default)]
+struct Backoff {
+    /// Chances to let pass before spinning again.
     skip: u32,
     /// Consecutive spins that caught nothing.
     misses: u32,
 }
 
-const SPIN_FOR: Duration = Duration::from_micros(100);
-
-impl Spinner {
+impl Backoff {
+    /// Whether this chance may spin (one let pass otherwise).
     fn ready(&mut self) -> bool {
         if self.skip > 0 {
             self.skip -= 1;
@@ -807,13 +802,28 @@ impl Spinner {
         true
     }
 
+    fn miss(&mut self) {
+        self.misses = (self.misses + 1).min(10);
+        self.skip = 1 << self.misses;
+    }
+
+    fn hit(&mut self) {
+        self.misses = 0;
+    }
+}
+
+impl Spinner {
+    fn ready(&mut self) -> bool {
+        self.backoff.ready()
+    }
+
     fn spin(&mut self, rx: &mut mpsc::UnboundedReceiver<Job>) -> Option<Job> {
         let until = Instant::now() + SPIN_FOR;
         loop {
             for _ in 0..64 {
                 match rx.try_recv() {
                     Ok(job) => {
-                        self.misses = 0;
+                        self.backoff.hit();
                         return Some(job);
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => return None,
@@ -821,8 +831,7 @@ impl Spinner {
                 }
             }
             if Instant::now() >= until {
-                self.misses = (self.misses + 1).min(10);
-                self.skip = 1 << self.misses;
+                self.backoff.miss();
                 return None;
             }
         }
