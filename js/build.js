@@ -239,8 +239,8 @@ function rows(list, columns, state) {
 }
 
 // Adds every value of the list as a parameter when all are plain (as `parameter` would type them);
-// otherwise adds none and returns false.
-// The arrays are sized once (growing them push by push made about twice their size in garbage).
+// otherwise adds none and returns false. The arrays are sized once (growing them push by push made
+// about twice their size in garbage).
 function plainRows(list, columns, state) {
   const params = state.params, types = state.types, start = params.length
   params.length = types.length = start + list.length * columns.length

@@ -333,7 +333,7 @@ class Client {
       try {
         if (kind === KIND_COLUMNS) this.columns(q, buf, start, pos)
         else if (kind === KIND_ROWS) this.rows(q, buf, dv, start)
-        else if (kind === KIND_DONE) this.done(id, q, buf, start)
+        else if (kind === KIND_DONE) this.done(id, q, buf, dv, start)
         else if (kind === KIND_ERROR) {
           this.pending.delete(id)
           q.reject(toError(JSON.parse(buf.toString('utf8', start + 4, pos)), this.address))
@@ -464,11 +464,11 @@ class Client {
     return (this.lastState = state)
   }
 
-  done(id, q, buf, p) {
-    const count = buf.readDoubleLE(p)
+  done(id, q, buf, dv, p) {
+    const count = dv.getFloat64(p, true)
     const last = buf[p + 8] === 1
-    const pid = buf.readInt32LE(p + 9), secret = buf.readInt32LE(p + 13)
-    const len = buf.readUInt32LE(p + 17)
+    const pid = dv.getInt32(p + 9, true), secret = dv.getInt32(p + 13, true)
+    const len = dv.getUint32(p + 17, true)
     const command = this.command(buf, p + 21, len)
     const result = q.current
     const state = this.backendState(pid, secret)
