@@ -38,6 +38,11 @@ const STATEMENT_CACHE_MAX: usize = 1000;
 /// At most this much (whole frames, at least one) is handed to JS per take, so that JS can give its
 /// event loop a turn between takes even when it falls behind a big result.
 const POLL_BYTES: usize = 128 * 1024;
+/// How many bytes of frames may wait for the binding before a large result stops reading rows
+/// (tokio-postgres then stops reading the socket, and TCP holds the server back). Without it a
+/// result kept being read and framed at full speed while the JS thread was stopped in a garbage
+/// collection, competing with the collector for the CPUs: the pauses were about twice as long.
+const ROOM_BYTES: usize = 128 * 1024;
 
 /// Completed frames waiting for the binding to take them: chunks of whole frames, each filled up
 /// to [`POLL_BYTES`] (a single push may be larger).
@@ -51,6 +56,8 @@ const POLL_BYTES: usize = 128 * 1024;
 pub struct Sink {
     buf: Mutex<Queue>,
     notify: Notify,
+    /// Wakes a large result waiting for room (see [`ROOM_BYTES`]).
+    drained: Notify,
     /// Set when the pool has ended: a waiting `take` returns (empty) instead of keeping Node alive.
     closed: AtomicBool,
 }
@@ -60,6 +67,8 @@ pub type DeliveryHook = Arc<dyn Fn() + Send + Sync>;
 #[derive(Default)]
 struct Queue {
     chunks: VecDeque<Vec<u8>>,
+    /// The chunks' length in bytes.
+    bytes: usize,
     hook: Option<DeliveryHook>,
     /// A delivery was requested and has not emptied the queue yet.
     signalled: bool,
@@ -71,6 +80,7 @@ impl Sink {
             return;
         }
         let mut q = lock(&self.buf);
+        q.bytes += frames.len();
         match q.chunks.back_mut() {
             Some(last) if last.len() + frames.len() <= POLL_BYTES => last.extend_from_slice(frames),
             _ => q.chunks.push_back(frames.to_vec()),
@@ -104,7 +114,29 @@ impl Sink {
         let chunk = q.chunks.pop_front().unwrap_or_default();
         let more = !q.chunks.is_empty();
         q.signalled = more;
+        self.taken(&mut q, chunk.len());
         (chunk, more)
+    }
+
+    fn taken(&self, q: &mut Queue, n: usize) {
+        let before = q.bytes;
+        q.bytes -= n;
+        if before > ROOM_BYTES && q.bytes <= ROOM_BYTES {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Waits while more than [`ROOM_BYTES`] wait to be taken (never once the pool has ended).
+    pub async fn room(&self) {
+        loop {
+            let drained = self.drained.notified();
+            let mut drained = std::pin::pin!(drained);
+            drained.as_mut().enable();
+            if lock(&self.buf).bytes <= ROOM_BYTES || self.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            drained.await;
+        }
     }
 
     /// Waits until frames are available and takes the oldest chunk (empty once the pool has ended).
@@ -114,6 +146,7 @@ impl Sink {
             {
                 let mut q = lock(&self.buf);
                 if let Some(chunk) = q.chunks.pop_front() {
+                    self.taken(&mut q, chunk.len());
                     return chunk;
                 }
                 if self.closed.load(Ordering::SeqCst) {
@@ -126,13 +159,18 @@ impl Sink {
 
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        self.drained.notify_waiters();
         self.notify.notify_waiters();
         self.notify.notify_one();
     }
 
     /// Takes everything that is there without waiting.
     pub fn try_take(&self) -> Vec<u8> {
-        let chunks = std::mem::take(&mut lock(&self.buf).chunks);
+        let mut q = lock(&self.buf);
+        let chunks = std::mem::take(&mut q.chunks);
+        let n = chunks.iter().map(Vec::len).sum();
+        self.taken(&mut q, n);
+        drop(q);
         let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
         for c in chunks {
             out.extend_from_slice(&c);
@@ -1215,6 +1253,7 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
         }
         if cursor.is_none() && w.buf.len() >= CHUNK_BYTES {
             sink.push(&w.take());
+            sink.room().await;
         }
     }
     let tag = command_tag(prepared.as_deref(), &job.sql);
@@ -1392,6 +1431,37 @@ fn split_statements(sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::split_statements;
+
+    #[tokio::test]
+    async fn a_large_result_waits_for_room_until_frames_are_taken_or_the_sink_closes() {
+        use super::{Sink, ROOM_BYTES};
+        use std::time::Duration;
+        let sink = std::sync::Arc::new(Sink::default());
+        let short = Duration::from_millis(50);
+        sink.push(&vec![1u8; ROOM_BYTES]);
+        tokio::time::timeout(short, sink.room()).await.expect("at the limit there is room");
+        sink.push(&[2u8; 10]);
+        assert!(tokio::time::timeout(short, sink.room()).await.is_err(), "over the limit: waits");
+        let waiting = tokio::spawn({
+            let sink = sink.clone();
+            async move { sink.room().await }
+        });
+        tokio::time::sleep(short).await;
+        assert!(!waiting.is_finished());
+        let (chunk, more) = sink.take_delivery();
+        assert_eq!((chunk.len(), more), (ROOM_BYTES, true));
+        tokio::time::timeout(short, waiting).await.expect("taking frames wakes the waiter").unwrap();
+        assert_eq!(sink.try_take(), vec![2u8; 10]);
+        sink.push(&vec![3u8; ROOM_BYTES + 1]);
+        let waiting = tokio::spawn({
+            let sink = sink.clone();
+            async move { sink.room().await }
+        });
+        tokio::time::sleep(short).await;
+        assert!(!waiting.is_finished());
+        sink.close();
+        tokio::time::timeout(short, waiting).await.expect("closing wakes the waiter").unwrap();
+    }
 
     #[test]
     fn answer_spin_polls_for_a_lone_query_and_backs_off_when_the_answer_is_slow() {
