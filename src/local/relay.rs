@@ -163,10 +163,17 @@ where
                 return PumpEnd::Closed;
             }
             n = src.read_buf(&mut buf) => match n {
-                Ok(0) if buf.is_empty() => return PumpEnd::Eof,
+                Ok(0) if buf.is_empty() => {
+                    // Passed on: the other side sees the end of stream too (a backend then ends its session).
+                    let _ = dst.shutdown().await;
+                    return PumpEnd::Eof;
+                }
                 Ok(0) => return PumpEnd::Protocol, // closed inside a message
                 Ok(_) => {}
-                Err(_) => return PumpEnd::Io,
+                Err(_) => {
+                    let _ = dst.shutdown().await;
+                    return PumpEnd::Io;
+                }
             },
         }
     }

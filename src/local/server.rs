@@ -598,7 +598,13 @@ where
                 c2b_done = true;
                 match r {
                     PumpEnd::Protocol => p::fatal("08P01", "invalid frontend message"),
-                    _ => break,
+                    // The client is done (Terminate, then its end of stream, passed on): the session
+                    // ends when the backend has let it go, so that the client's end of stream comes
+                    // after the backend session is gone, as with PostgreSQL itself (bounded).
+                    _ => {
+                        grace.as_mut().reset(Instant::now() + CLOSE_GRACE);
+                        continue;
+                    }
                 }
             }
             _ = &mut deadline, if !closing => {
