@@ -29,6 +29,27 @@ test('queries, transactions and sql.options over WebSocket', async () => {
   }
 })
 
+test('end() over WebSocket resolves once the server has let the sessions go, as over TLS', async () => {
+  const other = lib.auroraDSQLPostgres({ ...wsOptions(), port: fixture.port, max: 1 })
+  try {
+    for (let round = 0; round < 5; round++) {
+      const sql = connectWs({ max: 3 })
+      const rows = await Promise.all(Array.from({ length: 3 }, () => sql`select pg_backend_pid() as pid, pg_sleep(0.02)`))
+      const pids = [...new Set(rows.map(([r]) => r.pid))]
+      assert.equal(pids.length, 3)
+      const left = () => other`select count(*)::int as n from pg_stat_activity where pid = any(${pids}::int[])`
+      assert.equal((await left())[0].n, 3)
+      const t = Date.now()
+      await sql.end()
+      const took = Date.now() - t
+      assert.equal((await left())[0].n, 0, `round ${round}: no backend of the ended pool is left`)
+      assert.ok(took < 1000, `end() took ${took} ms`)
+    }
+  } finally {
+    await other.end()
+  }
+})
+
 test('defaults and option checks: port 443, connectionCheck and friends only on the WebSocket factory', () => {
   const base = { host: fixture.endpoint, customCredentialsProvider: fixture.credentials }
   assert.equal(lib.auroraDSQLWsPostgres(base).options.port, 443)

@@ -5,7 +5,9 @@
 //! is after the server let go; with this wrapper ours does the same (the connection task ends once
 //! the server's end of stream arrives), so after `await sql.end()` the server no longer holds the
 //! sessions (their slots, locks and backend processes are released). The wait is bounded by
-//! [`CLOSE_WAIT`]; whatever arrives meanwhile is dropped.
+//! [`CLOSE_WAIT`]; whatever arrives meanwhile is dropped. TLS sessions get it through
+//! [`MakeCloseWait`]; WebSocket sessions wrap their stream directly (their shutdown is a Close
+//! message, and the server's Close reads as the end of stream).
 use futures_util::future::{MapOk, TryFutureExt};
 use std::future::Future;
 use std::io;

@@ -8,7 +8,7 @@
 //! optionally through an HTTP CONNECT proxy (`HTTPS_PROXY`, `NO_PROXY`); each binary message
 //! carries PostgreSQL protocol bytes, and tokio-postgres runs over it with `connect_raw`.
 
-use crate::core::close_wait::MakeCloseWait;
+use crate::core::close_wait::{CloseWait, MakeCloseWait};
 use crate::core::config::{Config, Tls, Transport};
 use crate::core::error::{DbError, Error, Result};
 use crate::core::ws::WsIo;
@@ -171,7 +171,8 @@ pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_not
         Connector::WebSocket(tls) => {
             // The WebSocket's TLS is the session's TLS: no SSLRequest inside it.
             pg.ssl_mode(SslMode::Disable);
-            let stream = open_websocket(cfg, tls.as_ref()).await?;
+            // Its shutdown (a Close message) waits for the server's Close too, as over TLS.
+            let stream = CloseWait::new(open_websocket(cfg, tls.as_ref()).await?);
             let (client, conn) = pg.connect_raw(stream, tokio_postgres::NoTls).await.map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
