@@ -187,7 +187,7 @@ impl Sink {
         let n = chunks.iter().map(Vec::len).sum();
         self.taken(&mut q, n);
         drop(q);
-        let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        let mut out = Vec::with_capacity(n);
         for c in chunks {
             out.extend_from_slice(&c);
         }

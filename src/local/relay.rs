@@ -165,18 +165,23 @@ where
             n = src.read_buf(&mut buf) => match n {
                 Ok(0) if buf.is_empty() => {
                     // Passed on: the other side sees the end of stream too (a backend then ends its session).
-                    let _ = dst.shutdown().await;
+                    pass_end(dst).await;
                     return PumpEnd::Eof;
                 }
                 Ok(0) => return PumpEnd::Protocol, // closed inside a message
                 Ok(_) => {}
                 Err(_) => {
-                    let _ = dst.shutdown().await;
+                    pass_end(dst).await;
                     return PumpEnd::Io;
                 }
             },
         }
     }
+}
+
+/// Shuts `dst` down, bounded: a peer that stops reading cannot hold the session.
+async fn pass_end<W: AsyncWrite + Unpin>(dst: &mut W) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), dst.shutdown()).await;
 }
 
 fn take_ready(buf: &BytesMut) -> bool {
