@@ -151,7 +151,10 @@ test('server errors are PostgresErrors with the server\'s fields, and query/para
   assert.equal(err.position, '15')
   assert.match(err.message, /no_such_table/)
   assert.match(err.query, /no_such_table/)
-  assert.deepEqual(err.parameters, ['5'])
+  // As postgres.js: a statement that failed before its parameter types were known shows the values as given.
+  assert.deepEqual(err.parameters, [5])
+  const typed = await sql`select ${5}::int / ${0}::int as x`.catch(e => e)
+  assert.deepEqual([typed.code, typed.parameters], ['22012', ['5', '0']], 'once typed: as serialized')
   assert.ok(!Object.keys(err).includes('query'), 'query is not enumerable')
   const dup = await sql`select 1/0`.catch(e => e)
   assert.equal(dup.code, '22012')

@@ -2,7 +2,8 @@
 // A postgres.js Query: a lazy Promise. Nothing is built or sent until it is awaited (or
 // `.execute()`d); it is also a fragment when nested in another template.
 
-const { FRAGMENT } = require('./build.js')
+const { FRAGMENT, Alternatives } = require('./build.js')
+const { ARRAY_ELEMENT } = require('./types.js')
 const { notTaggedCallError, genericError } = require('./errors.js')
 const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR } = require('./client.js')
 const { isOCCError, backoff } = require('./retry.js')
@@ -73,7 +74,7 @@ class QueryState {
     this.cur !== null && this.cur.release && this.cur.release()
     Object.defineProperties(err, {
       query: { value: this.text, enumerable: false, configurable: true },
-      parameters: { value: this.params, enumerable: false, configurable: true }
+      parameters: { value: shownParameters(this), enumerable: false, configurable: true }
     })
     onError && onError(err)
     this.query._reject(err)
@@ -84,6 +85,29 @@ class QueryState {
     const { client, pool } = this.owner.env
     return client.pending.has(this.id) ? pool.cancel(this.id).catch(() => {}) : Promise.resolve()
   }
+}
+
+// err.parameters as postgres.js leaves them: it serializes the values when it binds, that is once every
+// parameter type is known (all given, or described by the server); a statement that failed before
+// then shows the values as given. Date and bytea values travel in binary and arrays whose type the
+// server infers as alternatives (js/build.js), so they are shown here as postgres.js serializes them
+// (the array by the server's type; a user-defined array type shows its '' + x form).
+function shownParameters(q) {
+  const statement = q.current !== null ? q.current.statement : null
+  const types = statement ? statement.types : q.types
+  if (!statement && (!q.types || q.types.includes(0))) return q.values0 || q.params
+  const params = q.params
+  if (!params || !params.length) return params
+  const out = new Array(params.length)
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i], type = types[i]
+    out[i] = v === null || typeof v === 'string' ? v
+      : v instanceof Date ? v.toISOString()
+      : v instanceof Uint8Array ? '\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
+      : v instanceof Alternatives ? (type === 114 || type === 3802 ? v.json : ARRAY_ELEMENT[type] !== undefined ? v.literal : v.plain)
+      : v
+  }
+  return out
 }
 
 // What only a cursor needs, kept off the state of every other query.

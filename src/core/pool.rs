@@ -1206,19 +1206,6 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
         w.done(None, true, &p.command.0);
         return Ok(());
     }
-    let (stream, param_oids) = match &prepared {
-        Some(p) => (client.query_raw(&p.statement, as_sql()).await?, None),
-        None => {
-            let typed = params.iter().map(|p| (p as &dyn ToSql, param_type(p.0.oid)));
-            (client.query_typed_raw(&job.sql, typed).await?, Some(job.params.iter().map(|p| p.oid).collect::<Vec<_>>()))
-        }
-    };
-    let param_oids: &[u32] = match (&param_oids, &prepared) {
-        (Some(o), _) => o,
-        (None, Some(p)) => &p.param_oids,
-        (None, None) => &[],
-    };
-    let mut stream = std::pin::pin!(stream);
     // raw() asks for every column as text: then the cached metadata does not apply.
     let mut owned_meta: Option<Vec<ColumnMeta>>;
     let mut meta: Option<&[ColumnMeta]> = match &prepared {
@@ -1229,9 +1216,27 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
         }
         None => None,
     };
-    if let Some(m) = meta {
-        w.columns(m, param_oids);
+    // A prepared statement's columns go first, also when Bind fails (PostgreSQL plans at Bind, so a
+    // constant like 1/0 fails there): the parameter types then reach err.parameters.
+    if let (Some(m), Some(p)) = (meta, &prepared) {
+        w.columns(m, &p.param_oids);
     }
+    let stream = match &prepared {
+        Some(p) => client.query_raw(&p.statement, as_sql()).await?,
+        None => {
+            let typed = params.iter().map(|p| (p as &dyn ToSql, param_type(p.0.oid)));
+            client.query_typed_raw(&job.sql, typed).await?
+        }
+    };
+    let unprepared_oids: Vec<u32>;
+    let param_oids: &[u32] = match &prepared {
+        Some(p) => &p.param_oids,
+        None => {
+            unprepared_oids = job.params.iter().map(|p| p.oid).collect();
+            &unprepared_oids
+        }
+    };
+    let mut stream = std::pin::pin!(stream);
     let mut in_batch = 0u32;
     while let Some(row) = stream.try_next().await? {
         if let Some(sem) = cursor {

@@ -146,13 +146,16 @@ pub struct FrameWriter {
     /// Start of the ROWS frame being filled, and its row count.
     rows_at: Option<usize>,
     rows: u32,
+    /// End of a COLUMNS frame still in `buf`: an error keeps it (the statement's parameter types
+    /// show the values as serialized in `err.parameters`).
+    columns_end: Option<usize>,
     /// The backend's process id and secret key, sent with DONE (postgres.js's `result.state`).
     pub state: (i32, i32),
 }
 
 impl FrameWriter {
     pub fn new(id: u32) -> Self {
-        FrameWriter { id, buf: Vec::with_capacity(256), taken: false, rows_at: None, rows: 0, state: (0, 0) }
+        FrameWriter { id, buf: Vec::with_capacity(256), taken: false, rows_at: None, rows: 0, columns_end: None, state: (0, 0) }
     }
 
     fn begin(&mut self, kind: u8) -> usize {
@@ -189,6 +192,7 @@ impl FrameWriter {
             self.buf.extend_from_slice(&p.to_le_bytes());
         }
         self.end(at);
+        self.columns_end = Some(self.buf.len());
     }
 
     /// Starts a row; values follow with `null()` / `value_with`.
@@ -243,7 +247,7 @@ impl FrameWriter {
     pub fn error(&mut self, e: &Error) {
         // Rows already written for this query are dropped: the query failed as a whole.
         self.rows_at = None;
-        self.buf.clear();
+        self.buf.truncate(self.columns_end.take().unwrap_or(0));
         let at = self.begin(KIND_ERROR);
         self.str(&e.to_json().to_string());
         self.end(at);
@@ -265,6 +269,7 @@ impl FrameWriter {
     pub fn take(&mut self) -> Vec<u8> {
         self.close_rows();
         self.taken = true;
+        self.columns_end = None;
         std::mem::take(&mut self.buf)
     }
 
@@ -346,5 +351,34 @@ mod tests {
         let rows_len = u32::from_le_bytes(b[5..9].try_into().unwrap()) as usize;
         assert_eq!(rows_len, 4 + 4 + 5);
         assert_eq!(b[9 + rows_len + 4], KIND_DONE);
+    }
+
+    /// Kinds of the frames in `b`, in order.
+    fn kinds(b: &[u8]) -> Vec<u8> {
+        let (mut out, mut p) = (Vec::new(), 0);
+        while p < b.len() {
+            out.push(b[p + 4]);
+            p += 9 + u32::from_le_bytes(b[p + 5..p + 9].try_into().unwrap()) as usize;
+        }
+        out
+    }
+
+    #[test]
+    fn an_error_drops_the_rows_and_keeps_the_columns() {
+        let cols: Vec<ColumnMeta> = vec![("x".into(), 23, 0, 0, 1)];
+        let mut w = FrameWriter::new(5);
+        w.columns(&cols, &[23, 1184]);
+        w.row();
+        w.null();
+        w.error(&Error::Other("boom".into()));
+        assert_eq!(kinds(&w.take()), vec![KIND_COLUMNS, KIND_ERROR]);
+        // Columns already handed over are not repeated; rows after them are dropped.
+        let mut w = FrameWriter::new(6);
+        w.columns(&cols, &[]);
+        assert_eq!(kinds(&w.take()), vec![KIND_COLUMNS]);
+        w.row();
+        w.null();
+        w.error(&Error::Other("boom".into()));
+        assert_eq!(kinds(&w.take()), vec![KIND_ERROR]);
     }
 }
