@@ -128,3 +128,27 @@ test('5. short token lifetimes and rotating credentials revoked at the endpoint:
     await dsql.stop()
   }
 })
+
+test('the endpoint reaches PostgreSQL through a Unix socket when the backend host is a directory, else over TCP', async () => {
+  // inet_server_addr() is null on a Unix socket session: the suite's endpoint (started with the socket directory).
+  const sql = connect({ max: 1 })
+  try {
+    assert.deepEqual([...await sql`select inet_server_addr()::text as a`], [{ a: null }])
+  } finally {
+    await sql.end()
+  }
+  const tcp = await startLocalDsql({ credentials: [fixture.credentials], backend: fixture.backend, websocket: false })
+  const missing = await startLocalDsql({ credentials: [fixture.credentials], backend: { ...fixture.backend, host: '/nonexistent-socket-dir' }, websocket: false })
+  const at = d => lib.auroraDSQLPostgres({ host: d.endpoint, hostaddr: d.hostaddr, port: d.port, ssl: { ca: d.ca }, customCredentialsProvider: fixture.credentials, max: 1 })
+  const t = at(tcp), m = at(missing)
+  try {
+    assert.deepEqual([...await t`select inet_server_addr()::text as a`], [{ a: '127.0.0.1/32' }])
+    const err = await m`select 1`.catch(e => e)
+    assert.equal(err.code, '08001', err.message)
+  } finally {
+    await t.end()
+    await m.end()
+    await tcp.stop()
+    await missing.stop()
+  }
+})

@@ -19,7 +19,9 @@ let backend, dsql, code = 1
 try {
   const certs = generateCertificates(['localhost', '127.0.0.1'])
   backend = await startBackend({ tls: { certPem: certs.cert, keyPem: certs.key, caPem: certs.ca } })
-  dsql = await startLocalDsql({ credentials: [credentials], backend: { host: backend.host, port: backend.port, user: backend.user }, websocket: true })
+  // The endpoint reaches PostgreSQL through its Unix socket (as with a throwaway backend); the tests that
+  // start endpoints of their own use TCP (fixture.backend).
+  dsql = await startLocalDsql({ credentials: [credentials], backend: { host: backend.socketDir, port: backend.port, user: backend.user }, websocket: true })
   const fixture = {
     endpoint: dsql.endpoint, port: dsql.port, wsPort: dsql.wsPort, hostaddr: dsql.hostaddr, ca: dsql.ca, region: dsql.region, credentials,
     backend: { host: backend.host, port: backend.port, user: backend.user, ca: certs.ca }

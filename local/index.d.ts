@@ -60,6 +60,7 @@ export interface LocalOccInjection {
 
 /** The PostgreSQL the endpoint relays to. */
 export interface LocalBackendOptions {
+  /** Host name or address (TCP), or the directory of the server's Unix socket (starts with '/', as with libpq). */
   host: string
   port: number
   /** Log every session in as this role (default: the client's user). */
@@ -115,8 +116,8 @@ export interface LocalDsql {
   readonly wsPort: number | undefined
   /** PEM of the CA that signed the endpoint's certificate. */
   readonly ca: string
-  /** The PostgreSQL behind the endpoint. */
-  readonly backend: LocalBackendOptions
+  /** The PostgreSQL behind the endpoint, by TCP address (a throwaway one's `socketDir` too, which the endpoint uses). */
+  readonly backend: LocalBackendOptions & { readonly socketDir?: string | undefined }
   /** Counters of accepted and rejected connections. */
   stats(): LocalStats
   /** Replaces the accepted credentials (rotation): keys left out are refused for new connections. */

@@ -2,6 +2,8 @@
 // The local DSQL endpoint: an IAM-verifying, TLS-only, DSQL-behaving server in front of a real
 // PostgreSQL (one you give, or a throwaway one started here). See README.md, "Local endpoint".
 
+const fs = require('node:fs')
+const path = require('node:path')
 const native = require('../js/native.js')
 const { startBackend } = require('./backend.js')
 const { nativeError } = require('../js/client.js')
@@ -22,7 +24,11 @@ async function startLocalDsql(options = {}) {
 
   // A throwaway backend unless one is given; every session logs in as its superuser.
   const own = backend ? null : await startBackend({ log })
-  const target = backend || { host: own.host, port: own.port, user: own.user }
+  const target = backend || { host: own.host, port: own.port, user: own.user, socketDir: own.socketDir }
+  // The endpoint reaches its own backend through the Unix socket where there is one (cheaper than
+  // loopback TCP for both); `backend` still gives the TCP address, for direct connections. A given
+  // backend is reached as its host says (a directory, starting with '/', is a socket directory).
+  const via = own && process.platform !== 'win32' && fs.existsSync(path.join(own.socketDir, `.s.PGSQL.${own.port}`)) ? own.socketDir : target.host
   let server
   try {
     server = await native.startLocalDsqlServer({
@@ -30,7 +36,7 @@ async function startLocalDsql(options = {}) {
       clusterId,
       port,
       credentials,
-      backend: { host: target.host, port: target.port, user: target.user, password: target.password, database: target.database },
+      backend: { host: via, port: target.port, user: target.user, password: target.password, database: target.database },
       maxConnectionAgeSecs,
       rateLimitPerSecond: rateLimit === false ? 0 : rateLimit && rateLimit.perSecond,
       rateLimitBurst: rateLimit ? rateLimit.burst : undefined,

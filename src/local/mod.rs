@@ -63,6 +63,8 @@ pub use token::{TokenError, Verifier};
 /// The PostgreSQL that sessions are relayed to (plain TCP, normally loopback).
 #[derive(Debug, Clone)]
 pub struct BackendConfig {
+    /// A host name or address (TCP), or a directory holding the server's Unix socket (starts
+    /// with '/', as with libpq).
     pub host: String,
     pub port: u16,
     /// Backend login role for every session; `None` passes the client's startup user through
