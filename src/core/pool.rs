@@ -694,8 +694,10 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
             _ = c.wake.notified() => {}
             // Idle past idle_timeout, or older than max_lifetime: retire when no work is left.
             _ = sleep_until(deadline) => c.retiring.store(true, Ordering::SeqCst),
-            // Last, so that any real event wins: the worker polls the sockets without parking.
-            _ = tokio::task::yield_now(), if poll_answer => {}
+            // Last, so that any real event wins: the worker polls the sockets without parking. The
+            // thread yields its CPU too: a thread woken onto it (the server's, the JS thread) runs at
+            // once instead of waiting for the spin's time slice to end.
+            _ = tokio::task::yield_now(), if poll_answer => std::thread::yield_now(),
         }
     }
     // A job taken while spinning and not started goes back to the channel, whose jobs are handled below.
@@ -884,6 +886,8 @@ impl Spinner {
                     Err(mpsc::error::TryRecvError::Empty) => std::hint::spin_loop(),
                 }
             }
+            // Whoever was woken onto this CPU (the JS thread making that job) runs first.
+            std::thread::yield_now();
             if Instant::now() >= until {
                 self.backoff.miss();
                 return None;
