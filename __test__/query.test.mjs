@@ -82,6 +82,24 @@ test('text values of every short length, ASCII and not, over many chunks, decode
   assert.deepEqual([...await query().values()], want)
 })
 
+test('chunks larger than the frame buffer (one 300 KB row) and small ones, mixed in one backlog, decode exactly', async () => {
+  // A row over 128 KB comes in a Buffer of its own; the small results around it through the frame
+  // buffer, all in one delivery when fired together.
+  const big = k => sql`select repeat(chr(97 + ${k}::int), 150000) || ${k}::text as s, decode(repeat('ff', 200000), 'hex') as b, ${k}::int as k`
+  const small = k => sql`select i, 'v' || i || '.' || ${k}::int as v from generate_series(1, 20) i`
+  const all = await Promise.all(Array.from({ length: 12 }, (_, k) => k % 3 === 1 ? big(k) : small(k)))
+  all.forEach((rows, k) => {
+    if (k % 3 === 1) {
+      const [r] = rows
+      assert.equal(r.k, k)
+      assert.equal(r.s, String.fromCharCode(97 + k).repeat(150000) + k)
+      assert.ok(Buffer.isBuffer(r.b) && r.b.length === 200000 && r.b.every(x => x === 0xff), `row ${k}: bytea`)
+    } else {
+      assert.deepEqual(rows.map(r => [r.i, r.v]), Array.from({ length: 20 }, (_, i) => [i + 1, `v${i + 1}.${k}`]), `result ${k}`)
+    }
+  })
+})
+
 test('one call site, parameter types that change from call to call (types are reused only while they repeat)', async () => {
   const at = (x, y) => sql`select ${x} as x, ${y} as y`
   const seen = []

@@ -160,6 +160,19 @@ test('9. bad input: random option objects never crash; huge parameters; too many
   await sql.end()
 })
 
+test('9b. the native submit function: what is not a Buffer is a TypeError, a malformed batch an Error, never a crash', async () => {
+  const native = require('../js/native.js')
+  const pool = new native.NativePool(null, { host: fixture.endpoint, hostaddr: fixture.hostaddr, port: fixture.port, region: fixture.region, ...fixture.credentials }, [], Buffer.alloc(64), () => {})
+  try {
+    const submit = pool.submitter()
+    for (const bad of [[], ['x'], [null], [{ length: 3 }]]) assert.throws(() => submit(...bad), TypeError, JSON.stringify(bad))
+    for (const bad of [Buffer.from([1, 2, 3]), Buffer.alloc(40, 0xff), new Uint8Array(9)]) assert.throws(() => submit(bad), /malformed query batch/)
+    assert.equal(submit(Buffer.alloc(0)), undefined)
+  } finally {
+    await pool.end()
+  }
+})
+
 test('10. secrets: with debug on and after failures, no token, secret key or session token in any output', async () => {
   const secret = 'SECRETsecretSECRETsecretSECRETsecret0001'
   const sessionToken = 'SESSIONtokenSESSIONtokenSESSION0001'

@@ -14,6 +14,9 @@ const resolved = Promise.resolve()
 const FLUSH_EVERY = 1000
 // How long a backlog of completion chunks is decoded before the event loop gets a turn (see onFrames).
 const DRAIN_MS = 2
+// The frame buffer's size: the native side's chunk size (POLL_BYTES in src/core/pool.rs). A chunk is
+// copied into this one buffer (no Buffer made per chunk); a larger one comes in a Buffer of its own.
+const FRAME_BUFFER_BYTES = 128 * 1024
 
 const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_CURSOR = 16
 const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5, KIND_PARAMETERS = 6
@@ -92,9 +95,9 @@ function sameBytes(bytes, buf, p, end) {
 // weakly otherwise (the native side holds the callback, and the client holds the native pool).
 class Target {
   constructor() { this.busy = null; this.weak = null }
-  deliver(frames, more) {
+  deliver(chunk, more) {
     const client = this.busy || (this.weak && this.weak.deref())
-    client && client.onFrames(frames, more)
+    client && client.onFrames(chunk, more)
   }
 }
 
@@ -125,7 +128,7 @@ function copyBytes(buf, p, len) {
 // characters V8's substring makes a copy in generated code (it keeps no reference to the stretch),
 // where utf8Slice is a native call per value. `stretch` is dropped at the end of each chunk.
 const SHORT_TEXT = 12, STRETCH = 16384
-const stretch = { buf: null, base: 0, str: '' }
+const stretch = { buf: null, base: 0, str: '', end: 0 } // end: the chunk's end in buf
 function text(buf, p, len) {
   if (len > SHORT_TEXT) return buf.utf8Slice(p, p + len)
   let bits = 0
@@ -135,7 +138,7 @@ function text(buf, p, len) {
   if (s.buf !== buf || p < s.base || p + len > s.base + s.str.length) {
     s.buf = buf
     s.base = p
-    s.str = buf.latin1Slice(p, Math.min(buf.length, p + STRETCH))
+    s.str = buf.latin1Slice(p, Math.min(s.end, p + STRETCH))
   }
   return s.str.substring(p - s.base, p - s.base + len)
 }
@@ -164,8 +167,11 @@ function rowDecoder(columns, valueFrom, rowFrom) {
 }
 
 class Client {
-  constructor(native, { parsers, transform, onnotice, onparameter, parameters, debug, host, port }, target) {
+  constructor(native, { parsers, transform, onnotice, onparameter, parameters, debug, host, port }, target, frames) {
     this.target = target
+    this.frames = frames
+    this.framesView = new DataView(frames.buffer, frames.byteOffset, frames.length)
+    this.submit = native.submitter()
     target.weak = new WeakRef(this)
     this.onparameter = onparameter
     this.parameters = parameters
@@ -261,7 +267,7 @@ class Client {
     this.unsent = 0
     if (this.writer.pos === 0) return
     try {
-      this.native.submit(this.writer.take())
+      this.submit(this.writer.take())
     } catch (err) {
       // A malformed batch is a bug here, not the user's: fail what was pending rather than hang.
       this.failAll(err)
@@ -275,17 +281,17 @@ class Client {
     for (const q of all) q.reject(err)
   }
 
-  // Called by the native side with a chunk of completion frames. When `more` are waiting, they are
-  // decoded on for up to DRAIN_MS, then the event loop gets a turn before the rest, so a backlog never
-  // holds the loop for long.
-  onFrames(buf, more) {
+  // Called by the native side with a chunk of completion frames: its length in the frame buffer, or
+  // a Buffer of its own. When `more` are waiting, they are decoded on for up to DRAIN_MS, then the
+  // event loop gets a turn before the rest, so a backlog never holds the loop for long.
+  onFrames(chunk, more) {
     try {
-      this.decode(buf)
+      this.decode(chunk)
       if (more) {
         const until = performance.now() + DRAIN_MS
         while (performance.now() < until) {
           const next = this.native.takeFrames()
-          if (next.length === 0) { more = false; break }
+          if (next === 0) { more = false; break }
           this.decode(next)
         }
       }
@@ -297,24 +303,30 @@ class Client {
 
   drain() {
     this.draining = null
-    const buf = this.native.takeFrames()
-    buf.length > 0 && this.onFrames(buf, true)
+    const next = this.native.takeFrames()
+    next !== 0 && this.onFrames(next, true)
   }
 
-  decode(buf) {
-    // One view per chunk: DataView reads compile to plain loads, Buffer's readInt32LE to four byte reads.
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.length)
+  // A chunk: its length in the frame buffer, or a Buffer. Decoding is synchronous and keeps nothing of
+  // the bytes (values are copied out), so the next chunk may overwrite them.
+  decode(chunk) {
+    // DataView reads compile to plain loads, Buffer's readInt32LE to four byte reads.
+    const inFrames = typeof chunk === 'number'
+    const buf = inFrames ? this.frames : chunk
+    const dv = inFrames ? this.framesView : new DataView(buf.buffer, buf.byteOffset, buf.length)
+    const end = inFrames ? chunk : buf.length
+    stretch.end = end
     try {
-      this.decodeFrames(buf, dv)
+      this.decodeFrames(buf, dv, end)
     } finally {
       stretch.buf = null
       stretch.str = ''
     }
   }
 
-  decodeFrames(buf, dv) {
+  decodeFrames(buf, dv, end) {
     let pos = 0
-    while (pos < buf.length) {
+    while (pos < end) {
       const id = dv.getUint32(pos, true)
       const kind = buf[pos + 4]
       const len = dv.getUint32(pos + 5, true)
@@ -527,4 +539,5 @@ function nativeError(err, address) {
   }
 }
 
-module.exports = { Client, Target, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }
+module.exports = {
+  FRAME_BUFFER_BYTES, Client, Target, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }

@@ -5,7 +5,7 @@ const { build, buildUnsafe, serializeParams, helper, typed, json, array, Paramet
 const { buildTypes, parserFor } = require('./types.js')
 const { normalizeTransform } = require('./transform.js')
 const { genericError, notSupportedError } = require('./errors.js')
-const { Client, Target, Result, nativeError } = require('./client.js')
+const { Client, Target, Result, nativeError, FRAME_BUFFER_BYTES } = require('./client.js')
 const { Query, FLAG_PREPARE, FLAG_SIMPLE } = require('./query.js')
 const { resolveRetry, withRetry } = require('./retry.js')
 const fs = require('fs')
@@ -81,19 +81,21 @@ function createSql(native, url, options) {
   const provider = typeof options.customCredentialsProvider === 'function' ? credentialsProvider(options.customCredentialsProvider) : undefined
   let pool
   const target = new Target()
+  // Chunks of completion frames are copied into this buffer (see Client.decode).
+  const frames = Buffer.allocUnsafeSlow(FRAME_BUFFER_BYTES)
   try {
     // onReservedConnectionClose(connectionId): a connection closed unexpectedly or failed its check.
     const onClose = options.onReservedConnectionClose
       ? () => { try { options.onReservedConnectionClose(options.connectionId) } catch (err) { queueMicrotask(() => { throw err }) } }
       : undefined
-    pool = new native.NativePool(url, nativeOptions(options), [...customOids], (frames, more) => target.deliver(frames, more), provider, onClose)
+    pool = new native.NativePool(url, nativeOptions(options), [...customOids], frames, (chunk, more) => target.deliver(chunk, more), provider, onClose)
   } catch (err) {
     throw nativeError(err)
   }
   const resolved = pool.options
   const parameters = {}
   const debug = options.debug === true ? (conn, text, params) => console.log(text, params) : options.debug || undefined // eslint-disable-line no-console
-  const client = new Client(pool, { parsers, transform, onnotice: options.onnotice, onparameter: options.onparameter, parameters, debug, host: resolved.host, port: resolved.port }, target)
+  const client = new Client(pool, { parsers, transform, onnotice: options.onnotice, onparameter: options.onparameter, parameters, debug, host: resolved.host, port: resolved.port }, target, frames)
   const ctx = { transform, serializers: types.serializers }
   const env = { client, pool, statementRetry, logger, retried: () => occRetries++ }
 

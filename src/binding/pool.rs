@@ -1,5 +1,6 @@
-//! `NativePool`: one pool per `sql` instance. `submit` queues a batch of queries (sync); completion
-//! frames are pushed to the `onFrames` callback, a chunk of many completions per call.
+//! `NativePool`: one pool per `sql` instance. `submitter()`'s function queues a batch of queries
+//! (sync); completion frames are pushed to the `onFrames` callback, a chunk of many completions per
+//! call.
 use super::config::{resolve, view, ResolvedOptions};
 use super::credentials::{JsProvider, ProviderFn};
 use super::to_napi;
@@ -7,7 +8,7 @@ use crate::core::credentials::{static_credentials, CredentialCache, Source};
 use crate::core::pool::{Pool, PoolOptions};
 use crate::core::wire::{parse_batch, FrameWriter};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use napi::bindgen_prelude::{Buffer, FnArgs, Function, Promise, ToNapiValue, TypeName};
+use napi::bindgen_prelude::{Buffer, Either, FnArgs, Function, Promise, ToNapiValue, TypeName};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
 use napi_derive::napi;
@@ -28,13 +29,40 @@ pub struct NativePool {
     pool: Pool,
     /// Delivers completion frames; referenced (keeps Node alive) only while queries are pending.
     deliver: Arc<FramesFn>,
+    frames: Arc<FrameBuffer>,
 }
 
-type FramesFn = ThreadsafeFunction<(), (), FnArgs<(Frames, bool)>, napi::Status, false, true>;
+type FramesFn = ThreadsafeFunction<(), (), FnArgs<(Either<u32, Frames>, bool)>, napi::Status, false, true>;
 
-/// A chunk of completion frames for JS (at most 128 KB but for one large push), copied into a new
-/// Buffer: cheaper than an external buffer with a finalizer, and nothing for V8's GC to call back.
+/// A chunk of completion frames too large for the facade's frame buffer (see [`FrameBuffer`]),
+/// copied into a new Buffer: cheaper than an external buffer with a finalizer, and nothing for V8's
+/// GC to call back.
 pub struct Frames(Vec<u8>);
+
+/// The Buffer the facade made once for this pool's chunks of frames (at most
+/// [`crate::core::pool::POLL_BYTES`] but for one large push): a chunk is copied into it and JS is
+/// told its length, so that no Buffer is made per delivery (making one through N-API was about 7% of
+/// the JS thread's time for queries awaited one after another). Written only on the JS thread (by
+/// the frames callback and `takeFrames`), after JS has decoded the previous chunk: decoding is
+/// synchronous and keeps nothing of the buffer.
+struct FrameBuffer(std::sync::Mutex<Buffer>);
+
+impl FrameBuffer {
+    /// The chunk's length once copied in, or the chunk itself when it does not fit.
+    fn place(&self, sink: &crate::core::pool::Sink, chunk: Vec<u8>) -> Either<u32, Frames> {
+        let mut buf = match self.0.lock() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let n = chunk.len();
+        if n > buf.len() || n > u32::MAX as usize {
+            return Either::B(Frames(chunk));
+        }
+        buf[..n].copy_from_slice(&chunk);
+        sink.recycle(chunk);
+        Either::A(n as u32)
+    }
+}
 
 impl TypeName for Frames {
     fn type_name() -> &'static str {
@@ -54,12 +82,74 @@ impl ToNapiValue for Frames {
     }
 }
 
+/// A JS value made with raw N-API calls, returned as it is.
+pub struct RawValue(napi::sys::napi_value);
+
+impl TypeName for RawValue {
+    fn type_name() -> &'static str {
+        "Function"
+    }
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Function
+    }
+}
+
+impl ToNapiValue for RawValue {
+    unsafe fn to_napi_value(_env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        Ok(val.0)
+    }
+}
+
+/// The function made by [`NativePool::submitter`]: `submit(batch)`, with the pool as its data.
+unsafe extern "C" fn submit_raw(env: napi::sys::napi_env, info: napi::sys::napi_callback_info) -> napi::sys::napi_value {
+    let mut argc = 1usize;
+    let mut argv = [std::ptr::null_mut(); 1];
+    let mut data = std::ptr::null_mut();
+    let mut bytes = std::ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: N-API calls on the JS thread with the env and callback info it gave; `data` is the
+    // Box<Pool> the function was made with (alive as long as the function); the batch's bytes are
+    // read (and copied into jobs) before this returns, while the argument is alive.
+    unsafe {
+        let ok = napi::sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), std::ptr::null_mut(), &mut data) == napi::sys::Status::napi_ok
+            && argc >= 1
+            && !data.is_null()
+            && napi::sys::napi_get_buffer_info(env, argv[0], &mut bytes, &mut len) == napi::sys::Status::napi_ok;
+        if !ok {
+            napi::sys::napi_throw_type_error(env, std::ptr::null(), c"submit: a Buffer is required".as_ptr());
+            return std::ptr::null_mut();
+        }
+        let pool = &*(data as *const Pool);
+        let batch: &[u8] = if len == 0 { &[] } else { std::slice::from_raw_parts(bytes as *const u8, len) };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            parse_batch(batch).map(|jobs| napi::bindgen_prelude::within_runtime_if_available(move || pool.submit(jobs)))
+        }));
+        let message = match outcome {
+            Ok(Ok(())) => return std::ptr::null_mut(),
+            Ok(Err(e)) => e.to_json().to_string(),
+            Err(_) => crate::core::error::Error::invalid("submit: internal error (panic)").to_json().to_string(),
+        };
+        // A message with a NUL cannot be one of ours (JSON escapes it); say so rather than fail.
+        let message = std::ffi::CString::new(message).unwrap_or_else(|_| c"submit failed".to_owned());
+        napi::sys::napi_throw_error(env, c"GenericFailure".as_ptr(), message.as_ptr());
+        std::ptr::null_mut()
+    }
+}
+
+unsafe extern "C" fn drop_pool(_env: napi::sys::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+    // SAFETY: `data` is the Box<Pool> leaked by `submitter`, freed once, here.
+    drop(unsafe { Box::from_raw(data as *mut Pool) });
+}
+
 #[napi]
 impl NativePool {
     /// `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
     /// function returning AWS credentials (used instead of the default chain).
-    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], onFrames: (frames: Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
-    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, on_frames: Function<FnArgs<(Buffer, bool)>, ()>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
+    /// `frames`: the Buffer chunks of completion frames are copied into; `onFrames` gets the length of
+    /// the chunk in it, or a Buffer of its own for a chunk larger than `frames`.
+    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, frames: Buffer, on_frames: Function<FnArgs<(Either<u32, Buffer>, bool)>, ()>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
         let cfg = resolve(url, options)?;
         let source = match (credentials_provider, &cfg.static_credentials) {
             (Some(f), _) => {
@@ -93,15 +183,22 @@ impl NativePool {
         // The callback takes its chunk on the JS thread, when it runs: frames that arrive meanwhile
         // join the same delivery. It holds the sink weakly (the sink holds the callback).
         let sink = Arc::downgrade(&pool.sink());
+        let frames = Arc::new(FrameBuffer(std::sync::Mutex::new(frames)));
+        let into = frames.clone();
         let deliver: Arc<FramesFn> = Arc::new(on_frames.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(move |_| {
-            let (chunk, more) = sink.upgrade().map(|s| s.take_delivery()).unwrap_or_default();
-            Ok(FnArgs::from((Frames(chunk), more)))
+            Ok(FnArgs::from(match sink.upgrade() {
+                Some(sink) => {
+                    let (chunk, more) = sink.take_delivery();
+                    (into.place(&sink, chunk), more)
+                }
+                None => (Either::A(0), false),
+            }))
         })?);
         let hook = deliver.clone();
         pool.sink().deliver_with(Some(Arc::new(move || {
             let _ = hook.call((), ThreadsafeFunctionCallMode::NonBlocking);
         })));
-        Ok(NativePool { pool, deliver })
+        Ok(NativePool { pool, deliver, frames })
     }
 
     /// The resolved options, without secrets.
@@ -110,13 +207,30 @@ impl NativePool {
         view(self.pool.config())
     }
 
-    /// Queues a batch of queries encoded by the facade (see `core::wire`).
-    #[napi]
-    pub fn submit(&self, batch: Buffer) -> napi::Result<()> {
-        let jobs = parse_batch(&batch).map_err(to_napi)?;
-        let pool = self.pool.clone();
-        napi::bindgen_prelude::within_runtime_if_available(move || pool.submit(jobs));
-        Ok(())
+    /// `submit(batch)`: queues a batch of queries encoded by the facade (see `core::wire`). A plain
+    /// function bound to this pool, as it is the facade's hot path: a `#[napi]` method
+    /// call costs about 2.5 µs here (napi-rs unwraps `this`, checks its type tag, records the
+    /// borrow in a global map and makes a reference to the Buffer argument); this function reads
+    /// its argument's bytes and nothing else. A malformed batch throws (a bug in the facade).
+    #[napi(ts_return_type = "(batch: Buffer) => void")]
+    pub fn submitter(&self, env: Env) -> napi::Result<RawValue> {
+        let data = Box::into_raw(Box::new(self.pool.clone()));
+        let mut f = std::ptr::null_mut();
+        // SAFETY: called on the JS thread with its env. `data` is a leaked Box<Pool> owned by the
+        // function from here on: the finalizer frees it when the function is collected (or right
+        // here when either call fails).
+        unsafe {
+            let name = "submit";
+            let mut status = napi::sys::napi_create_function(env.raw(), name.as_ptr().cast(), name.len() as isize, Some(submit_raw), data.cast(), &mut f);
+            if status == napi::sys::Status::napi_ok {
+                status = napi::sys::napi_add_finalizer(env.raw(), f, data.cast(), Some(drop_pool), std::ptr::null_mut(), std::ptr::null_mut());
+            }
+            if status != napi::sys::Status::napi_ok {
+                drop(Box::from_raw(data));
+                napi::check_status!(status)?;
+            }
+        }
+        Ok(RawValue(f))
     }
 
     /// While queries are pending the frames callback keeps Node alive (as a socket with work would).
@@ -133,11 +247,13 @@ impl NativePool {
         napi::check_status!(status)
     }
 
-    /// The next chunk of a delivery that reported more (empty when none is left; then the next
-    /// frames call `onFrames` again).
-    #[napi(ts_return_type = "Buffer")]
-    pub fn take_frames(&self) -> Frames {
-        Frames(self.pool.sink().take_delivery().0)
+    /// The next chunk of a delivery that reported more, as `onFrames` gets it (0 when none is left;
+    /// then the next frames call `onFrames` again).
+    #[napi(ts_return_type = "number | Buffer")]
+    pub fn take_frames(&self) -> Either<u32, Frames> {
+        let sink = self.pool.sink();
+        let chunk = sink.take_delivery().0;
+        self.frames.place(&sink, chunk)
     }
 
     /// Completion frames available now (no waiting).

@@ -37,7 +37,7 @@ const STATEMENT_CACHE_MAX: usize = 1000;
 
 /// At most this much (whole frames, at least one) is handed to JS per take, so that JS can give its
 /// event loop a turn between takes even when it falls behind a big result.
-const POLL_BYTES: usize = 128 * 1024;
+pub const POLL_BYTES: usize = 128 * 1024;
 /// How many bytes of frames may wait for the binding before a large result stops reading rows
 /// (tokio-postgres then stops reading the socket, and TCP holds the server back): up to
 /// [`ROOM_BYTES`] always, up to [`ROOM_MAX_BYTES`] while the JS thread keeps taking them (it took
@@ -81,6 +81,8 @@ struct Queue {
     hook: Option<DeliveryHook>,
     /// A delivery was requested and has not emptied the queue yet.
     signalled: bool,
+    /// A taken chunk's allocation, for the next chunk (see [`Sink::recycle`]).
+    spare: Option<Vec<u8>>,
 }
 
 impl Sink {
@@ -92,7 +94,11 @@ impl Sink {
         q.bytes += frames.len();
         match q.chunks.back_mut() {
             Some(last) if last.len() + frames.len() <= POLL_BYTES => last.extend_from_slice(frames),
-            _ => q.chunks.push_back(frames.to_vec()),
+            _ => {
+                let mut chunk = q.spare.take().unwrap_or_default();
+                chunk.extend_from_slice(frames);
+                q.chunks.push_back(chunk)
+            }
         }
         let hook = if q.signalled { None } else { q.hook.clone() };
         q.signalled |= hook.is_some();
@@ -125,6 +131,15 @@ impl Sink {
         q.signalled = more;
         self.taken(&mut q, chunk.len());
         (chunk, more)
+    }
+
+    /// Gives back a taken chunk whose bytes were copied out: its allocation makes the next chunk
+    /// (one kept, and none much larger than a regular chunk).
+    pub fn recycle(&self, mut chunk: Vec<u8>) {
+        if chunk.capacity() <= 2 * POLL_BYTES {
+            chunk.clear();
+            lock(&self.buf).spare = Some(chunk);
+        }
     }
 
     fn taken(&self, q: &mut Queue, n: usize) {
@@ -1496,6 +1511,23 @@ mod tests {
         assert!(!waiting.is_finished());
         sink.close();
         tokio::time::timeout(short, waiting).await.expect("closing wakes the waiter").unwrap();
+    }
+
+    #[test]
+    fn a_recycled_chunk_makes_the_next_one_and_an_oversized_one_is_not_kept() {
+        use super::{lock, Sink, POLL_BYTES};
+        let sink = Sink::default();
+        sink.push(&[1, 2, 3, 4]);
+        let (chunk, more) = sink.take_delivery();
+        assert_eq!((chunk.as_slice(), more), (&[1u8, 2, 3, 4][..], false));
+        let at = chunk.as_ptr();
+        sink.recycle(chunk);
+        sink.push(&[9, 8]);
+        let (next, _) = sink.take_delivery();
+        assert_eq!(next, [9, 8], "the recycled chunk holds only the new frames");
+        assert_eq!(next.as_ptr(), at, "the recycled allocation is reused");
+        sink.recycle(Vec::with_capacity(2 * POLL_BYTES + 1));
+        assert!(lock(&sink.buf).spare.is_none(), "an oversized chunk is not kept");
     }
 
     #[test]
