@@ -266,6 +266,9 @@ test('serializeParams', () => {
   assert.equal(out[4], buffer)
   // without custom serializers
   assert.deepEqual(B.serializeParams([true, [true], { a: 1 }], [16, 1000, 3802]), ['t', '{"t"}', '{"a":1}'])
+  // user-defined types have large OIDs (looked up apart from the built-in ones)
+  const big = T.buildTypes({ money: { to: 90001, from: [90001], serialize: x => `$${x}` } }).serializers
+  assert.deepEqual(B.serializeParams([5, 5, true], [90001, 0, 16], big), ['$5', '5', 't'])
 })
 
 // ---- values received ----
