@@ -34,6 +34,9 @@ pub struct NativePool {
 
 type FramesFn = ThreadsafeFunction<(), (), FnArgs<(Either<u32, Frames>, bool)>, napi::Status, false, true>;
 
+/// `onFrames(chunk, more)`: the chunk's length in the frame buffer, or a Buffer of its own.
+type OnFrames<'a> = Function<'a, FnArgs<(Either<u32, Buffer>, bool)>, ()>;
+
 /// A chunk of completion frames too large for the facade's frame buffer (see [`FrameBuffer`]),
 /// copied into a new Buffer: cheaper than an external buffer with a finalizer, and nothing for V8's
 /// GC to call back.
@@ -149,7 +152,7 @@ impl NativePool {
     /// the chunk in it, or a Buffer of its own for a chunk larger than `frames`.
     #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
     #[allow(clippy::too_many_arguments)]
-    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, frames: Buffer, on_frames: Function<FnArgs<(Either<u32, Buffer>, bool)>, ()>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
+    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, frames: Buffer, on_frames: OnFrames<'_>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
         let cfg = resolve(url, options)?;
         let source = match (credentials_provider, &cfg.static_credentials) {
             (Some(f), _) => {
