@@ -50,6 +50,17 @@ function credentialsProvider(fn) {
   }
 }
 
+// The callbacks handed to the native pool are made out here: a closure made inside createSql would hold
+// its whole context (the client, the pool object itself, ...), and the native side holds these callbacks
+// strongly while the pool lives, so the pool (and its buffers) could never be collected: a cycle through
+// a native reference that the GC cannot see through.
+function framesCallback(target) {
+  return (chunk, more) => target.deliver(chunk, more)
+}
+function closeCallback(fn, connectionId) {
+  return () => { try { fn(connectionId) } catch (err) { queueMicrotask(() => { throw err }) } }
+}
+
 function createSql(native, url, options) {
   // Validate JS-only options before any connection work.
   ;['onnotice', 'onparameter', 'onReservedConnectionClose'].forEach(n => checkFunction(options, n))
@@ -85,10 +96,8 @@ function createSql(native, url, options) {
   const frames = Buffer.allocUnsafeSlow(FRAME_BUFFER_BYTES)
   try {
     // onReservedConnectionClose(connectionId): a connection closed unexpectedly or failed its check.
-    const onClose = options.onReservedConnectionClose
-      ? () => { try { options.onReservedConnectionClose(options.connectionId) } catch (err) { queueMicrotask(() => { throw err }) } }
-      : undefined
-    pool = new native.NativePool(url, nativeOptions(options), [...customOids], frames, (chunk, more) => target.deliver(chunk, more), provider, onClose)
+    const onClose = options.onReservedConnectionClose ? closeCallback(options.onReservedConnectionClose, options.connectionId) : undefined
+    pool = new native.NativePool(url, nativeOptions(options), [...customOids], frames, framesCallback(target), provider, onClose)
   } catch (err) {
     throw nativeError(err)
   }
