@@ -115,9 +115,11 @@ const BigIntType = { to: 20, from: [20], serialize: x => x.toString(), parse: x 
 
 // Merge postgres.js-style `types` ({ name: { to, from, serialize, parse } }) over the defaults.
 function buildTypes(userTypes = {}, { bigint = false } = {}) {
-  const serializers = { ...defaultSerializers }
-  const parsers = { ...defaultParsers }
   const all = bigint ? { bigint: BigIntType, ...userTypes } : userTypes
+  // Without custom serializers every instance shares the defaults (and so js/build.js's lookup table
+  // made from them, 32 KB) instead of a copy each.
+  const serializers = Object.values(all).some(type => type.serialize) ? { ...defaultSerializers } : defaultSerializers
+  const parsers = { ...defaultParsers }
   for (const type of Object.values(all)) {
     const from = type.from == null ? [] : [].concat(type.from)
     // Like postgres.js, a type without `parse` makes its OIDs plain strings.
