@@ -59,6 +59,10 @@ test('TLS backend: verify-full, plain TCP and unix socket all work', async () =>
     assert.equal(pg.host, '127.0.0.1')
     assert.ok(pg.port > 0 && pg.port < 32768, `port ${pg.port}`)
     assert.ok(kind ? pg.kind === kind : ['system', 'embedded'].includes(pg.kind), pg.kind)
+    // Readiness comes from postmaster.pid; the log pipe may deliver the line a moment later.
+    for (let i = 0; i < 100 && !lines.some((l) => l.includes('ready to accept connections')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
     assert.ok(lines.some((l) => l.includes('ready to accept connections')), 'log callback got server lines')
 
     const ca = path.join(certDir, 'ca.crt')
