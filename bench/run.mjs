@@ -129,7 +129,7 @@ const loadAtStart = loadavg().map(x => +x.toFixed(2))
 log(`local DSQL endpoint ${dsql.endpoint} on ${dsql.hostaddr}:${dsql.port}; ${rounds} round(s)${quick ? ', quick sizes' : ''}; workloads ${only.join(',')}`)
 
 const samples = Object.fromEntries(METRICS.map(m => [m.key, { ours: [], official: [] }]))
-const errors = [], info = [], limit = []
+const errors = [], info = [], limit = [], floor = []
 try {
   for (let round = 1; round <= rounds; round++) {
     for (const w of only) {
@@ -144,6 +144,11 @@ try {
         for (const [key, v] of Object.entries(r.metrics)) samples[key]?.[side].push(v)
         log(`round ${round} ${w} ${side.padEnd(8)} ${Object.entries(r.metrics).map(([key, v]) => `${key} ${fmt(v)}`).join('  ')}`)
       }
+    }
+    if (only.includes('e')) {
+      const r = await worker('floor', 'e')
+      if (r.error) log(`round ${round} e floor FAILED: ${r.error.message}`)
+      else { floor.push(r.metrics['e.floor']); info.push({ round, workload: 'e', side: 'floor', ...r.info, metrics: r.metrics }); log(`round ${round} e floor    e.p99 ${fmt(floor.at(-1))}`) }
     }
     if (only.includes('a') || only.includes('b')) {
       try { limit.push(await pgbench()); log(`round ${round} pgbench   ${fmt(limit.at(-1))} q/s`) } catch (err) { log(`pgbench failed: ${err.message}`) }
@@ -188,6 +193,12 @@ if (limit.length) {
     physical[key] = { ours: r.oursMedian / pg, official: r.officialMedian / pg }
     console.log(`  ${r.name}: ours ${(100 * physical[key].ours).toFixed(0)}% of it, official ${(100 * physical[key].official).toFixed(0)}%`)
   }
+}
+if (floor.length) {
+  const f = median(floor), r = results.find(x => x.key === 'e.p99')
+  physical ??= {}
+  physical.eFloor = { p99Ms: f, runs: floor, what: 'the same 100k rows built in plain JS, 2,500 per event-loop turn, no database', ours: r?.oursMedian / f, official: r?.officialMedian / f }
+  console.log(`\ne's floor: the same rows built in plain JS (no database), event-loop p99 ${fmt(f)} ms; ours ${physical.eFloor.ours.toFixed(2)}× it, official ${physical.eFloor.official.toFixed(2)}×`)
 }
 for (const e of errors) console.log(`\n${e.side} failed ${e.workload} in round ${e.round} (${e.kind}):\n  query: ${e.query}\n  error: ${e.message}${e.code ? ` [${e.code}]` : ''}`)
 const conns = side => [...new Set(info.filter(i => i.side === side && i.stormConnections).flatMap(i => i.stormConnections))]
