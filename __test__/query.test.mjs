@@ -33,6 +33,55 @@ test('result values follow postgres.js rules', async () => {
   assert.ok(Buffer.isBuffer(r.by))
 })
 
+test('a number parameter stores what its text would: binary for int2/4/8 and float8, JS\'s own text elsewhere', async () => {
+  // Numbers travel as f64 and are bound in binary only where the server's type holds them exactly;
+  // the rest go as String(x), so text columns, numeric and the server's errors are postgres.js's.
+  const xs = [0, -0, 1, -1, 7, 1.5, 0.1 + 0.2, 1e21, 1e-7, 2 ** 31, -(2 ** 31), 2 ** 53 - 1, 2 ** 53, 123456789012, -1.25e-9, 1e30]
+  for (const x of xs) {
+    const [r] = await sql`select ${x}::text as t, ${x}::float8 as f8, ${x}::float8::text as f8t, ${x}::numeric::text as num,
+      ${x}::float4 as f4, ${x} as inferred`
+    assert.equal(r.t, String(x), `text of ${x}`)
+    assert.ok(Object.is(r.f8, x === 0 ? 0 : x), `float8 of ${x}: ${r.f8}`) // JS writes -0 as "0"
+    assert.equal(r.f8t, (await sql.unsafe(`select '${String(x)}'::float8::text as v`))[0].v, `float8 text of ${x}`)
+    assert.equal(r.num, (await sql.unsafe(`select '${String(x)}'::numeric::text as v`))[0].v, `numeric of ${x}`)
+    assert.equal(r.f4, (await sql.unsafe(`select '${String(x)}'::float4 as v`))[0].v, `float4 of ${x}`)
+    assert.equal(r.inferred, String(x), `inferred (text) of ${x}`)
+  }
+  for (const x of [0, -0, 1, -1, 32767, -32768, 2 ** 31 - 1, -(2 ** 31)]) {
+    const [r] = await sql`select ${x}::int4 as i4, ${x}::int8 as i8, ${Math.max(-32768, Math.min(32767, x))}::int2 as i2`
+    assert.deepEqual([r.i4, r.i8], [x === 0 ? 0 : x, String(x === 0 ? 0 : x)])
+    assert.equal(r.i2, Math.max(-32768, Math.min(32767, x)) || 0)
+  }
+  for (const x of [2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 60]) {
+    const [r] = await sql`select ${x}::int8::text as v`
+    assert.equal(r.v, String(x), `int8 of ${x}`) // 2 ** 60 as its JS text, 1152921504606847000, as postgres.js stores it
+  }
+  // Values the type cannot hold fail as their text does, with the same message.
+  const fails = async (q) => { try { await q } catch (e) { return e.message } return 'no error' }
+  assert.equal(await fails(sql`select ${1.5}::int4`), 'invalid input syntax for type integer: "1.5"')
+  assert.equal(await fails(sql`select ${2 ** 31}::int4`), 'value "2147483648" is out of range for type integer')
+  assert.equal(await fails(sql`select ${40000}::int2`), 'value "40000" is out of range for type smallint')
+  assert.equal(await fails(sql`select ${1e21}::int8`), 'invalid input syntax for type bigint: "1e+21"')
+  assert.equal(await fails(sql`select ${NaN}::int4`), 'invalid input syntax for type integer: "NaN"')
+  const [special] = await sql`select ${NaN}::float8 as nan, ${Infinity}::float8 as inf, ${-Infinity}::float8 as ninf, ${NaN}::text as t`
+  assert.ok(Number.isNaN(special.nan))
+  assert.deepEqual([special.inf, special.ninf, special.t], [Infinity, -Infinity, 'NaN'])
+  // In a table: columns of each type, and the parameters an error reports are the text sent before.
+  await sql`create table if not exists num_params (i int4, b int8, f float8, t text, n numeric)`
+  try {
+    await sql`insert into num_params ${sql([{ i: 5, b: 2 ** 40, f: 0.1, t: 1e21, n: 0.30000000000000004 }, { i: -7, b: -3, f: -0, t: -0, n: 1e-7 }])}`
+    const rows = await sql`select i, b::text as b, f, t, n::text as n from num_params order by i`
+    assert.deepEqual(rows.map(r => ({ ...r })), [
+      { i: -7, b: '-3', f: 0, t: '0', n: '0.0000001' },
+      { i: 5, b: '1099511627776', f: 0.1, t: '1e+21', n: '0.30000000000000004' }])
+    const err = await sql`insert into num_params (i) values (${1.5})`.catch(e => e)
+    assert.equal(err.message, 'invalid input syntax for type integer: "1.5"')
+    assert.deepEqual(err.parameters, ['1.5'])
+  } finally {
+    await sql`drop table num_params`
+  }
+})
+
 test('rows of many shapes decode alike: every encoding with nulls, extremes, duplicate and odd names, forEach, cursor', async () => {
   // Mixed nulls and values in every encoding (i32, f64, time, bool, bytes, text with and without a parser).
   const rows = await sql`select

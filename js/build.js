@@ -358,8 +358,10 @@ function serializeParam(x, type, serializers) {
   if (x == null)
     return null
   const own = serializers.get(type)
-  if (own === undefined && typeof x !== 'object') // the common case: a string or number the server types
-    return typeof x === 'string' ? x : serialize(x)
+  // The common case, a string or number the server types. A number goes over as itself: Rust binds it
+  // in binary when the server's type holds it exactly (int2/4/8, float8), else as JS's own '' + x.
+  if (own === undefined && typeof x !== 'object')
+    return typeof x === 'string' || typeof x === 'number' ? x : serialize(x)
   // An array whose type the server infers: postgres.js serializes it by the server's choice, so
   // Rust picks one of these at Bind: an array literal (array types), JSON (json/jsonb) or '' + x.
   if (type === 0 && Array.isArray(x))

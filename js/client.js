@@ -246,6 +246,8 @@ class Client {
         w.u8(0); w.i32(-1)
       } else if (typeof v === 'string') {
         w.u8(0); w.str(v)
+      } else if (typeof v === 'number') { // bound by the server's type (see core::wire::Param::number)
+        if ((v | 0) === v) { w.u8(5); w.i32(4); w.i32(v) } else { w.u8(4); w.i32(8); w.f64(v) }
       } else if (v instanceof Uint8Array) {
         w.u8(1); w.bytes(v)
       } else if (v instanceof Date) { // a valid Date bound as timestamptz: sent in binary by Rust

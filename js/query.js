@@ -102,6 +102,7 @@ function shownParameters(q) {
   for (let i = 0; i < params.length; i++) {
     const v = params[i], type = types[i]
     out[i] = v === null || typeof v === 'string' ? v
+      : typeof v === 'number' ? '' + v
       : v instanceof Date ? v.toISOString()
       : v instanceof Uint8Array ? '\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
       : v instanceof Alternatives ? (type === 114 || type === 3802 ? v.json : ARRAY_ELEMENT[type] !== undefined ? v.literal : v.plain)

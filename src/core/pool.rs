@@ -1143,6 +1143,13 @@ struct Wire<'a>(&'a Param);
 
 impl ToSql for Wire<'_> {
     fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if let Some(x) = self.0.number {
+            match Param::number_binary(x, ty.oid()) {
+                Some(b) => out.extend_from_slice(b.bytes()),
+                None => Param::number_text(x, out),
+            }
+            return Ok(tokio_postgres::types::IsNull::No);
+        }
         let value = match (&self.0.value, &self.0.alternatives) {
             (None, _) => return Ok(tokio_postgres::types::IsNull::Yes),
             // An untyped JS array, serialized by the type the server inferred (as postgres.js does).
@@ -1159,8 +1166,8 @@ impl ToSql for Wire<'_> {
     fn accepts(_: &Type) -> bool {
         true
     }
-    fn encode_format(&self, _: &Type) -> tokio_postgres::types::Format {
-        if self.0.binary {
+    fn encode_format(&self, ty: &Type) -> tokio_postgres::types::Format {
+        if self.0.binary || self.0.number.is_some_and(|x| Param::number_binary(x, ty.oid()).is_some()) {
             tokio_postgres::types::Format::Binary
         } else {
             tokio_postgres::types::Format::Text

@@ -2,7 +2,8 @@
 //!
 //! Submissions (JS → core), one buffer per batch of queries:
 //! `u32 id, u32 conn (0 = pool, else a reservation), u8 flags, u32 len + SQL, u16 n,
-//!  n × (u32 type oid, u8 format (0 text, 1 binary), i32 len (-1 = NULL) + bytes)`, repeated.
+//!  n × (u32 type oid, u8 kind, i32 len (-1 = NULL) + bytes)`, repeated. Kinds: 0 text, 1 binary,
+//!  2 an untyped array's three forms, 3 a Date (f64 ms), 4 a number (f64), 5 an int32 number (i32).
 //!
 //! Completions (core → JS), frames appended to one buffer that a poll takes whole:
 //! `u32 id, u8 kind, u32 len, payload`, kinds:
@@ -43,6 +44,48 @@ pub struct Param {
     /// An untyped JS array's other forms, chosen by the type the server infers (as postgres.js
     /// serializes by it): `[JSON.stringify(x), '' + x]` for json/jsonb and scalar types.
     pub alternatives: Option<Box<[Vec<u8>; 2]>>,
+    /// A JS number (then `value` is None): bound in binary when the server's type holds it exactly
+    /// (int2/int4/int8/float8), else as the text JS would make of it (see [`Param::number_binary`]).
+    pub number: Option<f64>,
+}
+
+impl Param {
+    /// A number's binary form for the parameter type `oid`, when that type holds the value exactly
+    /// and the server would store the same as from JS's text (`'' + x`); None means text. A value
+    /// the type cannot hold (1.5 for int4, 3e9) goes as text, so the server's error is postgres.js's.
+    pub fn number_binary(x: f64, oid: u32) -> Option<NumberBinary> {
+        let int = x.fract() == 0.0;
+        let mut b = [0u8; 8];
+        let n = match oid {
+            21 if int && (-32768.0..=32767.0).contains(&x) => put(&mut b, &(x as i16).to_be_bytes()),
+            23 if int && (-2147483648.0..=2147483647.0).contains(&x) => put(&mut b, &(x as i32).to_be_bytes()),
+            20 if int && x.abs() <= 9007199254740991.0 => put(&mut b, &(x as i64).to_be_bytes()),
+            // -0 as +0: JS writes it "0".
+            701 => put(&mut b, &(if x == 0.0 { 0.0f64 } else { x }).to_be_bytes()),
+            _ => return None,
+        };
+        Some(NumberBinary(b, n))
+    }
+
+    /// A number as JS writes it (`String(x)`: ECMAScript's Number::toString), into `out`.
+    pub fn number_text(x: f64, out: &mut bytes::BytesMut) {
+        out.extend_from_slice(ryu_js::Buffer::new().format(x).as_bytes());
+    }
+}
+
+/// A number's binary form: `.0[..len]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumberBinary(pub [u8; 8], pub usize);
+
+impl NumberBinary {
+    pub fn bytes(&self) -> &[u8] {
+        &self.0[..self.1]
+    }
+}
+
+fn put(b: &mut [u8; 8], v: &[u8]) -> usize {
+    b[..v.len()].copy_from_slice(v);
+    v.len()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +146,20 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
             let oid = r.u32()?;
             let kind = r.u8()?;
             let len = r.u32()? as i32;
-            let mut value = if len < 0 { None } else { Some(r.take(len as usize)?.to_vec()) };
+            let mut number = None;
+            let mut value = if len < 0 {
+                None
+            } else if kind == KIND_PARAM_NUMBER {
+                let b = <[u8; 8]>::try_from(r.take(len as usize)?).map_err(|_| Error::Other("malformed number parameter".into()))?;
+                number = Some(f64::from_le_bytes(b));
+                None
+            } else if kind == KIND_PARAM_INT {
+                let b = <[u8; 4]>::try_from(r.take(len as usize)?).map_err(|_| Error::Other("malformed number parameter".into()))?;
+                number = Some(i32::from_le_bytes(b) as f64);
+                None
+            } else {
+                Some(r.take(len as usize)?.to_vec())
+            };
             if kind == KIND_PARAM_DATE {
                 value = Some(timestamptz_binary(value.as_deref())?);
             }
@@ -116,7 +172,7 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
             } else {
                 None
             };
-            params.push(Param { oid, binary: kind == 1 || kind == KIND_PARAM_DATE, value, alternatives });
+            params.push(Param { oid, binary: kind == 1 || kind == KIND_PARAM_DATE, value, alternatives, number });
         }
         let batch = if flags & FLAG_CURSOR != 0 { r.u32()?.max(1) } else { 0 };
         jobs.push(Job { id, conn, flags, sql, params, batch });
@@ -127,6 +183,10 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
 /// A parameter sent as a JS Date's milliseconds (f64 LE): bound as binary timestamptz, which spares
 /// JS the ISO string and the server its parsing.
 const KIND_PARAM_DATE: u8 = 3;
+/// A parameter that is a JS number: f64 LE (see [`Param::number`]); one that is an int32 (-0
+/// included, which JS writes "0" as well): i32 LE.
+const KIND_PARAM_NUMBER: u8 = 4;
+const KIND_PARAM_INT: u8 = 5;
 
 /// PostgreSQL's binary timestamptz (i64 BE microseconds since 2000-01-01 UTC) from f64 LE ms.
 fn timestamptz_binary(ms: Option<&[u8]>) -> Result<Vec<u8>> {
@@ -305,22 +365,65 @@ mod tests {
         b.push(1);
         b.extend_from_slice(&(-1i32).to_le_bytes());
         let jobs = parse_batch(&b).unwrap();
-        assert_eq!(jobs, vec![Job { id: 7, conn: 0, flags: 1, sql: "select 1".into(), params: vec![Param { oid: 0, binary: false, value: Some(b"x".to_vec()), alternatives: None }, Param { oid: 17, binary: true, value: None, alternatives: None }], batch: 0 }]);
+        assert_eq!(jobs, vec![Job { id: 7, conn: 0, flags: 1, sql: "select 1".into(), params: vec![Param { oid: 0, binary: false, value: Some(b"x".to_vec()), alternatives: None, number: None }, Param { oid: 17, binary: true, value: None, alternatives: None, number: None }], batch: 0 }]);
         for cut in 1..b.len() {
             assert!(parse_batch(&b[..cut]).is_err(), "truncated at {cut}");
         }
     }
 
+    /// A batch of one query with one parameter of `kind`.
+    fn one_param(oid: u32, kind: u8, value: &[u8]) -> Result<Vec<Job>> {
+        let mut b = job_head(1, 0, "x", 1);
+        b.extend_from_slice(&oid.to_le_bytes());
+        b.push(kind);
+        b.extend_from_slice(&(value.len() as i32).to_le_bytes());
+        b.extend_from_slice(value);
+        parse_batch(&b)
+    }
+
+    #[test]
+    fn number_parameters() {
+        let batch = |x: &[u8]| one_param(0, KIND_PARAM_NUMBER, x);
+        let p = &batch(&1.5f64.to_le_bytes()).unwrap()[0].params[0];
+        assert_eq!((p.number, p.value.as_deref(), p.binary), (Some(1.5), None, false));
+        assert!(batch(&[0; 4]).is_err(), "a number is 8 bytes");
+        assert_eq!(one_param(0, KIND_PARAM_INT, &(-7i32).to_le_bytes()).unwrap()[0].params[0].number, Some(-7.0));
+        assert!(one_param(0, KIND_PARAM_INT, &[0; 3]).is_err(), "an int is 4 bytes");
+        // Binary only where the type holds the value exactly; text (the server's error) otherwise.
+        let bin = |x: f64, oid: u32| Param::number_binary(x, oid).map(|b| b.bytes().to_vec());
+        assert_eq!(bin(7.0, 23), Some(7i32.to_be_bytes().to_vec()));
+        assert_eq!(bin(-2147483648.0, 23), Some(i32::MIN.to_be_bytes().to_vec()));
+        assert_eq!(bin(2147483648.0, 23), None);
+        assert_eq!(bin(1.5, 23), None);
+        assert_eq!(bin(f64::NAN, 23), None);
+        assert_eq!(bin(-0.0, 23), Some(0i32.to_be_bytes().to_vec()));
+        assert_eq!(bin(-32768.0, 21), Some((-32768i16).to_be_bytes().to_vec()));
+        assert_eq!(bin(32768.0, 21), None);
+        assert_eq!(bin(9007199254740991.0, 20), Some(9007199254740991i64.to_be_bytes().to_vec()));
+        assert_eq!(bin(9007199254740992.0, 20), None);
+        assert_eq!(bin(0.1, 701), Some(0.1f64.to_be_bytes().to_vec()));
+        assert_eq!(bin(-0.0, 701), Some(0.0f64.to_be_bytes().to_vec()), "JS writes -0 as 0");
+        assert_eq!(bin(1.0, 700), None, "float4: text, as the server rounds the decimal itself");
+        assert_eq!(bin(1.0, 1700), None);
+        assert_eq!(bin(1.0, 25), None);
+        assert_eq!(bin(1.0, 0), None);
+        // Text exactly as String(x) in JS (values and strings printed by node).
+        for (x, js) in [
+            (0.0, "0"), (-0.0, "0"), (1.0, "1"), (-1.0, "-1"), (1.5, "1.5"), (0.30000000000000004, "0.30000000000000004"),
+            (1e21, "1e+21"), (1e-7, "1e-7"), (123456789012.0, "123456789012"), (9007199254740992.0, "9007199254740992"),
+            (-9223372036854776000.0, "-9223372036854776000"), (f64::NAN, "NaN"), (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"), (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (100.0, "100"), (1e20, "100000000000000000000"), (1e-6, "0.000001"), (1.23e-18, "1.23e-18"), (-1.25e-9, "-1.25e-9"),
+        ] {
+            let mut out = bytes::BytesMut::new();
+            Param::number_text(x, &mut out);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), js, "{x:e}");
+        }
+    }
+
     #[test]
     fn date_parameters_become_binary_timestamptz() {
-        let batch = |ms: &[u8]| {
-            let mut b = job_head(1, 0, "x", 1);
-            b.extend_from_slice(&1184u32.to_le_bytes());
-            b.push(KIND_PARAM_DATE);
-            b.extend_from_slice(&(ms.len() as i32).to_le_bytes());
-            b.extend_from_slice(ms);
-            parse_batch(&b)
-        };
+        let batch = |ms: &[u8]| one_param(1184, KIND_PARAM_DATE, ms);
         // 2000-01-01T00:00:00.001Z is 1000 µs after PostgreSQL's epoch; 1970 is before it.
         let p = &batch(&946_684_800_001f64.to_le_bytes()).unwrap()[0].params[0];
         assert_eq!((p.binary, p.value.as_deref()), (true, Some(&1000i64.to_be_bytes()[..])));
