@@ -70,6 +70,9 @@ pub struct Sink {
     drained: Notify,
     /// Set when the pool has ended: a waiting `take` returns (empty) instead of keeping Node alive.
     closed: AtomicBool,
+    /// Wakes the signaller task (see [`Sink::signal_later`]), when there is one.
+    signaller: Arc<Notify>,
+    signaller_running: AtomicBool,
 }
 
 pub type DeliveryHook = Arc<dyn Fn() + Send + Sync>;
@@ -86,8 +89,17 @@ struct Queue {
     hook: Option<DeliveryHook>,
     /// A delivery was requested and has not emptied the queue yet.
     signalled: bool,
+    /// The signaller task will request a delivery (see [`Sink::signal_later`]).
+    deferred: bool,
     /// A taken chunk's allocation, for the next chunk (see [`Sink::recycle`]).
     spare: Option<Vec<u8>>,
+}
+
+impl Drop for Sink {
+    /// Lets the signaller task see that the sink is gone, and end.
+    fn drop(&mut self) {
+        self.signaller.notify_one();
+    }
 }
 
 impl Sink {
@@ -105,12 +117,56 @@ impl Sink {
                 q.chunks.push_back(chunk)
             }
         }
-        let hook = if q.signalled { None } else { q.hook.clone() };
-        q.signalled |= hook.is_some();
+        if q.signalled || q.deferred || q.hook.is_none() {
+            drop(q);
+            return self.notify.notify_one();
+        }
+        if self.signaller_running.load(Ordering::Relaxed) {
+            q.deferred = true;
+            drop(q);
+            return self.signaller.notify_one();
+        }
+        q.signalled = true;
+        let hook = q.hook.clone();
         drop(q);
-        match hook {
-            Some(h) => h(),
-            None => self.notify.notify_one(),
+        if let Some(h) = hook {
+            h()
+        }
+    }
+
+    /// Starts the task that requests deliveries on the I/O thread's behalf (when called within a
+    /// tokio runtime; otherwise each first push requests one itself). A push wakes it, and it runs
+    /// once the task that pushed yields, so the frames one connection task pushes in one go (every
+    /// response that came in with one read) are delivered by one request (a cross-thread call that
+    /// wakes the JS thread, about 5 µs of the I/O thread each), not one per query.
+    pub fn signal_later(self: &Arc<Self>) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        if self.signaller_running.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let sink = Arc::downgrade(self);
+        let wake = self.signaller.clone();
+        rt.spawn(async move {
+            loop {
+                wake.notified().await;
+                let Some(sink) = sink.upgrade() else { return };
+                sink.signal_now();
+            }
+        });
+    }
+
+    /// Requests the delivery the signaller task would request, now (before the I/O thread waits
+    /// for the JS thread's next query, which may need these frames first).
+    pub fn signal_now(&self) {
+        let hook = {
+            let mut q = lock(&self.buf);
+            let due = q.deferred && !q.signalled && !q.chunks.is_empty();
+            q.deferred = false;
+            q.signalled |= due;
+            if due { q.hook.clone() } else { None }
+        };
+        if let Some(h) = hook {
+            h()
         }
     }
 
@@ -289,7 +345,9 @@ impl Pool {
         let connector = transport::connector(&cfg)?;
         let signer = TokenSigner::new(&cfg.host, &cfg.region, cfg.token_duration_secs);
         let (destroy, _) = tokio::sync::watch::channel(false);
-        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink: Arc::new(Sink::default()), state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()), cancelled: Mutex::default(), any_cancelled: AtomicBool::new(false) }) })
+        let sink = Arc::new(Sink::default());
+        sink.signal_later();
+        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink, state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()), cancelled: Mutex::default(), any_cancelled: AtomicBool::new(false) }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -673,6 +731,7 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
             break;
         }
         if idle && !retiring && spun.is_none() && spinner.ready() && c.inflight.load(Ordering::SeqCst) == 0 && pool_idle(&inner) {
+            inner.sink.signal_now();
             spun = spinner.spin(&mut rx);
         }
         let deadline = if retiring { None } else { next_deadline(&inner.cfg, created, max_age, last_active, idle, reserved) };
@@ -1305,7 +1364,9 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
             }
         }
         if cursor.is_none() && w.buf.len() >= CHUNK_BYTES {
+            // A large result's chunks go to JS as they are made, not when this task next yields.
             sink.push(&w.take());
+            sink.signal_now();
             sink.room().await;
             std::thread::yield_now();
             next_yield = YIELD_BYTES;
@@ -1397,6 +1458,7 @@ async fn run_simple(client: &Client, sink: &Sink, conn: &Conn, job: Job, key: (i
                 }
                 if w.buf.len() >= CHUNK_BYTES {
                     sink.push(&w.take());
+                    sink.signal_now();
                 }
             }
             let (command, counted) = command_of(sql);
@@ -1489,6 +1551,53 @@ fn split_statements(sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::split_statements;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn deliveries_are_requested_once_per_burst_of_pushes() {
+        use super::Sink;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Weak};
+        let calls = Arc::new(AtomicUsize::new(0));
+        let count = calls.clone();
+        let called = move || calls.load(Ordering::SeqCst);
+        // Outside a runtime's signaller (a sink without one): each first push requests at once.
+        let plain = Sink::default();
+        let c = count.clone();
+        plain.deliver_with(Some(Arc::new(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        })));
+        plain.push(&[1]);
+        assert_eq!(called(), 1);
+        plain.push(&[2]);
+        assert_eq!(called(), 1, "a delivery is under way");
+        assert_eq!(plain.take_delivery(), (vec![1, 2], false));
+        // With the signaller: pushes made without yielding make one request, after the pusher yields.
+        let sink = Arc::new(Sink::default());
+        sink.signal_later();
+        let c = count.clone();
+        sink.deliver_with(Some(Arc::new(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        })));
+        for i in 0..3u8 {
+            sink.push(&[i]);
+        }
+        assert_eq!(called(), 1, "not before the pusher yields");
+        tokio::task::yield_now().await;
+        assert_eq!(called(), 2, "one request for the burst");
+        assert_eq!(sink.take_delivery(), (vec![0, 1, 2], false));
+        // signal_now requests a pending delivery at once (before the I/O thread spins for a job).
+        sink.push(&[9]);
+        sink.signal_now();
+        assert_eq!(called(), 3);
+        tokio::task::yield_now().await;
+        assert_eq!(called(), 3, "the signaller finds it requested");
+        assert_eq!(sink.take_delivery(), (vec![9], false));
+        // The signaller holds the sink weakly: it does not keep an ended pool's sink alive.
+        let weak: Weak<Sink> = Arc::downgrade(&sink);
+        drop(sink);
+        tokio::task::yield_now().await;
+        assert!(weak.upgrade().is_none());
+    }
 
     #[tokio::test]
     async fn a_large_result_waits_for_room_while_the_taker_is_behind_or_stalled() {
