@@ -265,6 +265,10 @@ test('serializeParams', () => {
   assert.deepEqual(out, [null, 'x', 1, '5', buffer, '{"a":1}', '"x"', Buffer.from('ab'), '2024-01-02T00:00:00.000Z', 'f',
     '{"(1,2)",null}', '(3,4)', '{"1","2"}'])
   assert.equal(out[4], buffer)
+  assert.equal(params[9], 1, 'the values given are left as they are')
+  // Values that are their own wire form: the same array, not a copy per query.
+  const plain = [1, 'x', null, 2.5]
+  assert.equal(B.serializeParams(plain, [0, 0, 0, 0]), plain)
   // without custom serializers
   assert.deepEqual(B.serializeParams([true, [true], { a: 1 }], [16, 1000, 3802]), ['t', '{"t"}', '{"a":1}'])
   // user-defined types have large OIDs (looked up apart from the built-in ones)

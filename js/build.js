@@ -322,11 +322,19 @@ class Alternatives {
 
 // Wire form of built params: a custom serializer for the param's OID (or for the element OID of
 // an array type) when there is one, else by the JS value.
+// When every value is its own wire form (strings, numbers, null: the usual case) the array itself is
+// returned: no array per query (with 10,000 queries in flight, each one kept is scavenged).
 function serializeParams(params, types, serializers = defaultSerializers) {
   if (params.length === 0) return NONE
   const byOid = serializerMap(serializers)
-  const out = new Array(params.length)
-  for (let i = 0; i < params.length; i++) out[i] = serializeParam(params[i], types[i], byOid)
+  let out = params
+  for (let i = 0; i < params.length; i++) {
+    const x = params[i], v = serializeParam(x, types[i], byOid)
+    if (v !== x || out !== params) {
+      out === params && (out = params.slice())
+      out[i] = v
+    }
+  }
   return out
 }
 
