@@ -183,7 +183,7 @@ pub async fn start_local_dsql_server(options: LocalServerOptions) -> napi::Resul
     let backend_port = u16::try_from(options.backend.port).map_err(|_| to_napi(Error::range_error("backend.port must be between 1 and 65535")))?;
     let defaults = LocalConfig::default();
     let rate_limit = match options.rate_limit_per_second {
-        Some(r) if r == 0.0 => None,
+        Some(0.0) => None,
         Some(r) if r.is_finite() && r > 0.0 => Some((r, options.rate_limit_burst.unwrap_or(1000))),
         Some(r) => return Err(to_napi(Error::range_error(format!("rateLimitPerSecond must be >= 0, got {r}")))),
         None => defaults.rate_limit.map(|(r, b)| (r, options.rate_limit_burst.unwrap_or(b))),

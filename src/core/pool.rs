@@ -671,10 +671,13 @@ fn lifetime(cfg: &Config) -> Option<Duration> {
 type RunFuture = Pin<Box<dyn Future<Output = Option<Job>> + Send>>;
 type Running = FuturesUnordered<RunFuture>;
 
+/// Prepared statements per SQL text, one per set of parameter types.
+type StatementCache = HashMap<String, Vec<(Vec<u32>, Arc<Prepared>)>>;
+
 struct Session {
     client: Arc<Client>,
     /// Prepared statements by SQL text, then by parameter type OIDs (looked up without allocating).
-    cache: HashMap<String, Vec<(Vec<u32>, Arc<Prepared>)>>,
+    cache: StatementCache,
     /// The backend's process id and secret key (`result.state`).
     key: (i32, i32),
     parameters_now: transport::ParameterReader,
