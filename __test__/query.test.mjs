@@ -80,6 +80,16 @@ test('a number parameter stores what its text would: binary for int2/4/8 and flo
   } finally {
     await sql`drop table num_params`
   }
+  // Unprepared (unnamed statements, parameter types left to the server): the same values, as text.
+  const unprepared = connect({ max: 1, prepare: false })
+  try {
+    const [u] = await unprepared`select ${7}::int4 as i, ${1.5}::float8 as f, ${2 ** 60}::int8::text as b, ${1e21}::text as t, ${-0}::float8 as z`
+    assert.deepEqual({ ...u }, { i: 7, f: 1.5, b: '1152921504606847000', t: '1e+21', z: 0 })
+    assert.ok(Object.is(u.z, 0))
+    assert.equal(await fails(unprepared`select ${1.5}::int4`), 'invalid input syntax for type integer: "1.5"')
+  } finally {
+    await unprepared.end()
+  }
 })
 
 test('rows of many shapes decode alike: every encoding with nulls, extremes, duplicate and odd names, forEach, cursor', async () => {
