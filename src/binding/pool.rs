@@ -8,7 +8,7 @@ use crate::core::credentials::{static_credentials, CredentialCache, Source};
 use crate::core::pool::{Pool, PoolOptions};
 use crate::core::wire::{parse_batch, FrameWriter};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use napi::bindgen_prelude::{Buffer, Either, FnArgs, Function, Promise, ToNapiValue, TypeName};
+use napi::bindgen_prelude::{Buffer, Either, FnArgs, Function, Promise, ToNapiValue, TypeName, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
 use napi_derive::napi;
@@ -82,24 +82,6 @@ impl ToNapiValue for Frames {
         let mut out = std::ptr::null_mut();
         napi::check_status!(napi::sys::napi_create_buffer_copy(env, val.0.len(), val.0.as_ptr().cast(), &mut data, &mut out))?;
         Ok(out)
-    }
-}
-
-/// A JS value made with raw N-API calls, returned as it is.
-pub struct RawValue(napi::sys::napi_value);
-
-impl TypeName for RawValue {
-    fn type_name() -> &'static str {
-        "Function"
-    }
-    fn value_type() -> napi::ValueType {
-        napi::ValueType::Function
-    }
-}
-
-impl ToNapiValue for RawValue {
-    unsafe fn to_napi_value(_env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
-        Ok(val.0)
     }
 }
 
@@ -216,7 +198,7 @@ impl NativePool {
     /// borrow in a global map and makes a reference to the Buffer argument); this function reads
     /// its argument's bytes and nothing else. A malformed batch throws (a bug in the facade).
     #[napi(ts_return_type = "(batch: Buffer) => void")]
-    pub fn submitter(&self, env: Env) -> napi::Result<RawValue> {
+    pub fn submitter(&self, env: Env) -> napi::Result<Unknown<'_>> {
         let data = Box::into_raw(Box::new(self.pool.clone()));
         let mut f = std::ptr::null_mut();
         // SAFETY: called on the JS thread with its env. `data` is a leaked Box<Pool> owned by the
@@ -233,7 +215,8 @@ impl NativePool {
                 napi::check_status!(status)?;
             }
         }
-        Ok(RawValue(f))
+        // SAFETY: `f` is the function just made in this env.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), f) })
     }
 
     /// While queries are pending the frames callback keeps Node alive (as a socket with work would).
