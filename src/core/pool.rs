@@ -1207,7 +1207,7 @@ impl ToSql for Wire<'_> {
     fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
         if let Some(x) = self.0.number {
             match Param::number_binary(x, ty.oid()) {
-                Some(b) => out.extend_from_slice(b.bytes()),
+                Some(b) => b.write(out),
                 None => Param::number_text(x, out),
             }
             return Ok(tokio_postgres::types::IsNull::No);

@@ -55,16 +55,14 @@ impl Param {
     /// the type cannot hold (1.5 for int4, 3e9) goes as text, so the server's error is postgres.js's.
     pub fn number_binary(x: f64, oid: u32) -> Option<NumberBinary> {
         let int = x.fract() == 0.0;
-        let mut b = [0u8; 8];
-        let n = match oid {
-            21 if int && (-32768.0..=32767.0).contains(&x) => put(&mut b, &(x as i16).to_be_bytes()),
-            23 if int && (-2147483648.0..=2147483647.0).contains(&x) => put(&mut b, &(x as i32).to_be_bytes()),
-            20 if int && x.abs() <= 9007199254740991.0 => put(&mut b, &(x as i64).to_be_bytes()),
+        match oid {
+            21 if int && (-32768.0..=32767.0).contains(&x) => Some(NumberBinary::Int2(x as i16)),
+            23 if int && (-2147483648.0..=2147483647.0).contains(&x) => Some(NumberBinary::Int4(x as i32)),
+            20 if int && x.abs() <= 9007199254740991.0 => Some(NumberBinary::Int8(x as i64)),
             // -0 as +0: JS writes it "0".
-            701 => put(&mut b, &(if x == 0.0 { 0.0f64 } else { x }).to_be_bytes()),
-            _ => return None,
-        };
-        Some(NumberBinary(b, n))
+            701 => Some(NumberBinary::Float8(if x == 0.0 { 0.0 } else { x })),
+            _ => None,
+        }
     }
 
     /// A number as JS writes it (`String(x)`: ECMAScript's Number::toString), into `out`.
@@ -73,19 +71,25 @@ impl Param {
     }
 }
 
-/// A number's binary form: `.0[..len]`.
+/// A number parameter's binary form (see [`Param::number_binary`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NumberBinary(pub [u8; 8], pub usize);
-
-impl NumberBinary {
-    pub fn bytes(&self) -> &[u8] {
-        &self.0[..self.1]
-    }
+pub enum NumberBinary {
+    Int2(i16),
+    Int4(i32),
+    Int8(i64),
+    Float8(f64),
 }
 
-fn put(b: &mut [u8; 8], v: &[u8]) -> usize {
-    b[..v.len()].copy_from_slice(v);
-    v.len()
+impl NumberBinary {
+    /// Writes PostgreSQL's binary form (big-endian).
+    pub fn write(self, out: &mut bytes::BytesMut) {
+        match self {
+            NumberBinary::Int2(v) => out.extend_from_slice(&v.to_be_bytes()),
+            NumberBinary::Int4(v) => out.extend_from_slice(&v.to_be_bytes()),
+            NumberBinary::Int8(v) => out.extend_from_slice(&v.to_be_bytes()),
+            NumberBinary::Float8(v) => out.extend_from_slice(&v.to_be_bytes()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -390,7 +394,13 @@ mod tests {
         assert_eq!(one_param(0, KIND_PARAM_INT, &(-7i32).to_le_bytes()).unwrap()[0].params[0].number, Some(-7.0));
         assert!(one_param(0, KIND_PARAM_INT, &[0; 3]).is_err(), "an int is 4 bytes");
         // Binary only where the type holds the value exactly; text (the server's error) otherwise.
-        let bin = |x: f64, oid: u32| Param::number_binary(x, oid).map(|b| b.bytes().to_vec());
+        let bin = |x: f64, oid: u32| {
+            Param::number_binary(x, oid).map(|b| {
+                let mut out = bytes::BytesMut::new();
+                b.write(&mut out);
+                out.to_vec()
+            })
+        };
         assert_eq!(bin(7.0, 23), Some(7i32.to_be_bytes().to_vec()));
         assert_eq!(bin(-2147483648.0, 23), Some(i32::MIN.to_be_bytes().to_vec()));
         assert_eq!(bin(2147483648.0, 23), None);
