@@ -6,7 +6,7 @@
 //! connections never means many resolutions.
 
 use crate::core::config::StaticCredentials;
-use crate::core::error::{Error, Result};
+use crate::core::error::{with_causes, Error, Result};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -71,7 +71,13 @@ impl CredentialCache {
                 return Ok(c.clone());
             }
         }
-        let creds = self.provider().await.provide_credentials().await.map_err(|e| Error::Credentials(describe_error(&e)))?;
+        // AWS credential errors and their causes carry no secrets.
+        let creds = self
+            .provider()
+            .await
+            .provide_credentials()
+            .await
+            .map_err(|e| Error::Credentials(format!("Could not resolve AWS credentials: {}", with_causes(&e))))?;
         *cached = Some(creds.clone());
         Ok(creds)
     }
@@ -103,21 +109,6 @@ fn is_fresh(c: &Credentials, now: SystemTime) -> bool {
         None => true,
         Some(exp) => exp > now + REFRESH_BEFORE_EXPIRY,
     }
-}
-
-/// The error and its causes, one line. AWS credential errors carry no secrets.
-fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = format!("Could not resolve AWS credentials: {e}");
-    let mut src = e.source();
-    while let Some(s) = src {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        src = s.source();
-    }
-    text
 }
 
 #[derive(Debug)]

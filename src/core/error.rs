@@ -164,6 +164,22 @@ impl From<&tokio_postgres::error::DbError> for DbError {
     }
 }
 
+/// An error and its causes on one line (`error: cause: cause`), each cause's text once: the error
+/// types we wrap (tokio-postgres, rustls, the AWS SDK) keep the useful detail in their sources.
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        src = s.source();
+    }
+    text
+}
+
 const SERVER_CLOSED: &str = "connection closed by the server: ";
 
 impl Error {
@@ -186,14 +202,33 @@ impl From<tokio_postgres::Error> for Error {
         if e.is_closed() {
             return Error::connection("CONNECTION_CLOSED", "connection closed");
         }
-        // Walk the source chain for I/O and TLS causes; tokio-postgres' own text is generic.
-        let mut text = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            src = s.source();
+        // The I/O and TLS causes: tokio-postgres' own text is generic.
+        Error::connection("CONNECTION_CLOSED", with_causes(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_causes;
+    use std::fmt;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
         }
-        Error::connection("CONNECTION_CLOSED", text)
+    }
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn causes_follow_the_error_each_once() {
+        let e = Layer("error connecting", Some(Box::new(Layer("tls: invalid peer certificate", Some(Box::new(Layer("invalid peer certificate", None)))))));
+        assert_eq!(with_causes(&e), "error connecting: tls: invalid peer certificate");
+        assert_eq!(with_causes(&Layer("alone", None)), "alone");
     }
 }

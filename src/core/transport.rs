@@ -10,7 +10,7 @@
 
 use crate::core::close_wait::{CloseWait, MakeCloseWait};
 use crate::core::config::{Config, Tls, Transport};
-use crate::core::error::{DbError, Error, Result};
+use crate::core::error::{with_causes, DbError, Error, Result};
 use crate::core::ws::WsIo;
 use futures_util::StreamExt;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -425,13 +425,7 @@ fn connect_error(e: tokio_postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
         return Error::Db(Box::new(db.into()));
     }
-    let mut text = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        src = s.source();
-    }
+    let text = with_causes(&e);
     let lower = text.to_lowercase();
     let code = if lower.contains("timed out") || lower.contains("timeout") {
         "CONNECT_TIMEOUT"
