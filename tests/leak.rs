@@ -152,12 +152,9 @@ impl Client {
                         }
                         on_rows(&self.pool, id, o);
                     }
-                    KIND_DONE => {
-                        // f64 count, u8 last: a script's last result set ends the query.
-                        if p[8] == 1 {
-                            self.out.entry(id).or_default().done += 1;
-                        }
-                    }
+                    // f64 count, u8 last: a script's last result set ends the query.
+                    KIND_DONE if p[8] == 1 => self.out.entry(id).or_default().done += 1,
+                    KIND_DONE => {}
                     KIND_ERROR => {
                         let v: serde_json::Value = serde_json::from_slice(&p[4..]).expect("error JSON");
                         self.out.entry(id).or_default().error = Some(v["code"].as_str().unwrap_or("?").to_owned());

@@ -1194,7 +1194,7 @@ mod tests {
         assert_eq!(text(oid::UUID, &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8]), "12345678-9abc-def0-0102-030405060708");
         assert_eq!(text(oid::INT8, &(-9_007_199_254_740_993i64).to_be_bytes()), "-9007199254740993");
         assert_eq!(text(oid::BYTEA, &[0xde, 0xad]), "\\xdead");
-        assert_eq!(text(oid::MONEY, &(-123_456_78i64).to_be_bytes()), "-$123,456.78");
+        assert_eq!(text(oid::MONEY, &(-12_345_678_i64).to_be_bytes()), "-$123,456.78");
         assert_eq!(text(oid::INET, &[2, 32, 0, 4, 10, 0, 0, 1]), "10.0.0.1");
         assert_eq!(text(oid::CIDR, &[2, 8, 1, 4, 10, 0, 0, 0]), "10.0.0.0/8");
         let mut out = Vec::new();
