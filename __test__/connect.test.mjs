@@ -30,6 +30,9 @@ test('a wrong CA is refused with a TLS error within connect_timeout', async () =
     assert.ok(err instanceof Error)
     assert.equal(err.code, 'TLS_ERROR', err.message)
     assert.match(err.message, /certificate/i)
+    // Each cause of the chain once (an io::Error shows the error it wraps and has it as its source).
+    const parts = err.message.split(': ')
+    assert.equal(new Set(parts).size, parts.length, err.message)
     assert.ok(Date.now() - t < 5000)
   } finally {
     await sql.end()
