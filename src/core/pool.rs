@@ -134,6 +134,13 @@ impl Sink {
         }
     }
 
+    /// Pushes frames and requests their delivery at once (a chunk of a large result: JS starts on it
+    /// while this task goes on framing rows).
+    pub fn push_now(&self, frames: &[u8]) {
+        self.push(frames);
+        self.signal_now();
+    }
+
     /// Starts the task that requests deliveries on the I/O thread's behalf (when called within a
     /// tokio runtime; otherwise each first push requests one itself). A push wakes it, and it runs
     /// once the task that pushed yields, so the frames one connection task pushes in one go (every
@@ -1368,8 +1375,7 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
         }
         if cursor.is_none() && w.buf.len() >= CHUNK_BYTES {
             // A large result's chunks go to JS as they are made, not when this task next yields.
-            sink.push(&w.take());
-            sink.signal_now();
+            sink.push_now(&w.take());
             sink.room().await;
             std::thread::yield_now();
             next_yield = YIELD_BYTES;
@@ -1460,8 +1466,7 @@ async fn run_simple(client: &Client, sink: &Sink, conn: &Conn, job: Job, key: (i
                     }
                 }
                 if w.buf.len() >= CHUNK_BYTES {
-                    sink.push(&w.take());
-                    sink.signal_now();
+                    sink.push_now(&w.take());
                 }
             }
             let (command, counted) = command_of(sql);

@@ -150,23 +150,14 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
             let oid = r.u32()?;
             let kind = r.u8()?;
             let len = r.u32()? as i32;
-            let mut number = None;
-            let mut value = if len < 0 {
-                None
-            } else if kind == KIND_PARAM_NUMBER {
-                let b = <[u8; 8]>::try_from(r.take(len as usize)?).map_err(|_| Error::Other("malformed number parameter".into()))?;
-                number = Some(f64::from_le_bytes(b));
-                None
-            } else if kind == KIND_PARAM_INT {
-                let b = <[u8; 4]>::try_from(r.take(len as usize)?).map_err(|_| Error::Other("malformed number parameter".into()))?;
-                number = Some(i32::from_le_bytes(b) as f64);
-                None
-            } else {
-                Some(r.take(len as usize)?.to_vec())
+            let bytes = if len < 0 { None } else { Some(r.take(len as usize)?) };
+            let (value, number) = match (kind, bytes) {
+                (KIND_PARAM_DATE, b) => (Some(timestamptz_binary(b)?), None),
+                (_, None) => (None, None),
+                (KIND_PARAM_NUMBER, Some(b)) => (None, Some(f64::from_le_bytes(number_bytes(b)?))),
+                (KIND_PARAM_INT, Some(b)) => (None, Some(i32::from_le_bytes(number_bytes(b)?) as f64)),
+                (_, Some(b)) => (Some(b.to_vec()), None),
             };
-            if kind == KIND_PARAM_DATE {
-                value = Some(timestamptz_binary(value.as_deref())?);
-            }
             let alternatives = if kind == 2 {
                 let mut text = || -> Result<Vec<u8>> {
                     let n = r.u32()? as usize;
@@ -191,6 +182,11 @@ const KIND_PARAM_DATE: u8 = 3;
 /// included, which JS writes "0" as well): i32 LE.
 const KIND_PARAM_NUMBER: u8 = 4;
 const KIND_PARAM_INT: u8 = 5;
+
+/// A number parameter's fixed-size little-endian bytes.
+fn number_bytes<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
+    b.try_into().map_err(|_| Error::Other("malformed number parameter".into()))
+}
 
 /// PostgreSQL's binary timestamptz (i64 BE microseconds since 2000-01-01 UTC) from f64 LE ms.
 fn timestamptz_binary(ms: Option<&[u8]>) -> Result<Vec<u8>> {
