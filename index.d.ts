@@ -80,6 +80,15 @@ type HelperReturn<T, K extends readonly any[]> =
         : auroraDSQLPostgres.Helper<T, K>
     : auroraDSQLPostgres.Helper<T, K>
 
+/**
+ * A signature no call can select (its `this` is `never`). postgres.js's helper, parameter and query types
+ * are nominal (they carry private members), so no other declaration can produce or accept them; this
+ * overload, listed after the real ones, lets a `sql` of this package be assigned where postgres.js's
+ * `Sql` is expected (drizzle-orm, kysely-postgres-js, ...) while calls are still checked against the
+ * real signatures.
+ */
+type ForeignSignature = (this: never, first: any, ...rest: any[]) => any
+
 // ---- the factory --------------------------------------------------------------------------------
 
 /**
@@ -364,36 +373,98 @@ declare namespace auroraDSQLPostgres {
   /** postgres.js's name of the options type. */
   type Options<T extends Record<string, PostgresType> = Record<string, PostgresType>> = AuroraDSQLConfig<T>
 
-  /** The resolved, secret-free options (`sql.options`). */
-  interface SqlOptions {
-    /** `'tcp'` (auroraDSQLPostgres) or `'websocket'` (auroraDSQLWsPostgres). */
-    readonly transport: string
-    /** The WebSocket connector's `connectionCheck` (false over TCP). */
-    readonly connectionCheck: boolean
-    readonly host: string
-    readonly hostaddr?: string
-    readonly port: number
-    readonly region: string
-    readonly database: string
-    readonly username: string
-    /** `<prefix>:aurora-dsql-postgres/<version>` or `aurora-dsql-postgres/<version>`. */
-    readonly applicationName: string
-    readonly tokenDurationSecs: number
-    readonly profile?: string
-    /** `'verify-full'`, `'no-verify'` or `'disable'`. */
-    readonly ssl: string
+  /** postgres.js's normalized `transform` (`sql.options.transform`). */
+  interface Transform {
+    /** Replacement for `undefined` parameters. */
+    undefined: any
+    column: {
+      from: ((column: string) => string) | undefined
+      to: ((column: string) => string) | undefined
+    }
+    value: {
+      from: ((value: any, column?: Column<string>) => any) | undefined
+      to: undefined
+    }
+    row: {
+      from: ((row: Row) => any) | undefined
+      to: undefined
+    }
+  }
+
+  /**
+   * `sql.options`: postgres.js's parsed options (the fields of its `ParsedOptions`) plus this
+   * connector's resolved DSQL settings. A plain, mutable object as in postgres.js; never a token,
+   * secret key, session token or password (`pass` is `null`). Edits of `parsers` and `serializers`
+   * (by type OID) apply to this instance's later queries; other fields are informational.
+   */
+  interface SqlOptions<TTypes extends Record<string, unknown> = {}> {
+    /** The host, as postgres.js's one-element list. */
+    host: string[]
+    port: number[]
+    path: string | undefined
+    database: string
+    user: string
+    pass: null
+    max: number
+    /** `'verify-full'`, `{ rejectUnauthorized: false }` (TLS without verification) or `false` (no TLS). */
+    ssl: 'verify-full' | { rejectUnauthorized: false } | false
     /** `'postgres'` or `'direct'`. */
-    readonly sslnegotiation: string
-    readonly max: number
-    /** Seconds. */
-    readonly idleTimeout?: number
-    /** Seconds: each connection's lifetime is drawn between the two. */
-    readonly maxLifetime?: readonly number[]
-    /** Seconds. */
-    readonly connectTimeout: number
-    readonly prepare: boolean
+    sslnegotiation: string
+    /** Seconds; `null` at run time when connections never idle out (as in postgres.js, whose type says the same). */
+    idle_timeout: number | undefined
+    connect_timeout: number
+    /**
+     * Seconds; `null`: none. As in postgres.js (whose type says the same), the default is a function at
+     * run time, drawing each connection's lifetime (here from {@link maxLifetime}).
+     */
+    max_lifetime: number | null
+    /** The `backoff` option, else `false` (connections are opened again on demand). */
+    backoff: boolean | ((attempt: number) => number)
+    /** Seconds; `null` when off. */
+    keep_alive: number | null
+    prepare: boolean
+    debug: boolean | ((connection: number, query: string, parameters: any[], paramTypes: any[]) => void)
+    fetch_types: boolean
+    publications: string
+    target_session_attrs: 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby' | undefined
+    /** Startup parameters; `application_name` as sent (with this connector's name). */
+    connection: Partial<ConnectionParameters>
+    types: { [name in keyof TTypes]: PostgresType<TTypes[name]> }
+    /** The notice handler in use (the `onnotice` option, else `console.log`). */
+    onnotice: (notice: Notice) => void
+    onnotify: undefined
+    /** The `onclose` option (not called), else a no-op. */
+    onclose: (connectionId: number) => void
+    /** The `onparameter` option, else a no-op. */
+    onparameter: (key: string, value: any) => void
+    socket: any
+    transform: Transform
+    /** The same object as `sql.parameters`. */
+    parameters: ConnectionParameters
+    /** Result parsers by type OID: an edit (`options.parsers[1184] = x => x`) applies to later queries, with the column's text. */
+    parsers: Record<number, (value: any) => unknown>
+    /** Parameter serializers by type OID: an edit applies to later queries. */
+    serializers: Record<number, (value: any) => unknown>
+
+    /** `'tcp'` (auroraDSQLPostgres) or `'websocket'` (auroraDSQLWsPostgres). */
+    transport: string
+    /** The WebSocket connector's `connectionCheck` (false over TCP). */
+    connectionCheck: boolean
+    hostaddr?: string | undefined
+    region: string
+    username: string
+    /** `<prefix>:aurora-dsql-postgres/<version>` or `aurora-dsql-postgres/<version>`. */
+    applicationName: string
+    tokenDurationSecs: number
+    profile?: string | undefined
     /** Where credentials come from, e.g. `'default-chain'`, `'static'`. */
-    readonly credentials: string
+    credentials: string
+    /** Seconds (as `idle_timeout`; absent when none). */
+    idleTimeout?: number | undefined
+    /** Seconds: each connection's lifetime is drawn between the two. */
+    maxLifetime?: readonly number[] | undefined
+    /** Seconds (as `connect_timeout`). */
+    connectTimeout: number
   }
 
   // ---- custom types and transforms ---------------------------------------------------------------
@@ -674,8 +745,11 @@ declare namespace auroraDSQLPostgres {
       ...parameters: readonly ParameterOrFragment<TTypes[keyof TTypes]>[]
     ): PendingQuery<T>
 
+    /** Not callable (see {@link ForeignSignature}). */
+    (this: never, first: any, ...rest: any[]): any
+
     /** A value with an explicit type OID; also `sql.typed.<custom type>(value)`. */
-    typed: (<T>(value: T, oid: number) => Parameter<T>) & {
+    typed: (<T>(value: T, oid: number) => Parameter<T>) & ForeignSignature & {
       [name in keyof TTypes]: (value: TTypes[name]) => Parameter<TTypes[name]>
     }
     /** Same as `typed`. */
@@ -687,6 +761,8 @@ declare namespace auroraDSQLPostgres {
       parameters?: readonly ParameterOrJSON<TTypes[keyof TTypes]>[] | undefined,
       queryOptions?: UnsafeQueryOptions | undefined
     ): PendingQuery<T>
+    /** Not callable (see {@link ForeignSignature}). */
+    unsafe(this: never, first: any, ...rest: any[]): any
 
     /** A query read from a file. */
     file<T extends readonly any[] = Row[]>(
@@ -698,15 +774,21 @@ declare namespace auroraDSQLPostgres {
       args: readonly ParameterOrJSON<TTypes[keyof TTypes]>[],
       options?: { cache?: boolean | undefined } | undefined
     ): PendingQuery<T>
+    /** Not callable (see {@link ForeignSignature}). */
+    file(this: never, first: any, ...rest: any[]): any
 
     /** A jsonb parameter. */
     json(value: JSONValue): Parameter
+    /** Not callable (see {@link ForeignSignature}). */
+    json(this: never, first: any, ...rest: any[]): any
 
     /** An array parameter; `type` is the element OID (default: inferred, else text). */
     array<T extends SerializableParameter<TTypes[keyof TTypes]>[] = SerializableParameter<TTypes[keyof TTypes]>[]>(
       value: T,
       type?: number | undefined
     ): ArrayParameter<T>
+    /** Not callable (see {@link ForeignSignature}). */
+    array(this: never, first: any, ...rest: any[]): any
 
     /** @deprecated Aurora DSQL has no LISTEN/NOTIFY: always rejects with DSQL_NOT_SUPPORTED. */
     notify(channel: string, payload: string): Promise<never>
@@ -719,8 +801,8 @@ declare namespace auroraDSQLPostgres {
     END: this['CLOSE']
     PostgresError: typeof PostgresError
 
-    /** The resolved options, without secrets. */
-    options: SqlOptions
+    /** The resolved options as postgres.js has them (plus DSQL's), without secrets. */
+    options: SqlOptions<TTypes>
     /** Server parameters reported at connect (`server_version`, `TimeZone`, ...). */
     parameters: ConnectionParameters
 
@@ -744,6 +826,8 @@ declare namespace auroraDSQLPostgres {
       cb: (sql: TransactionSql<TTypes>) => T | Promise<T>,
       options?: BeginOptions | undefined
     ): Promise<ResolvedArray<T>>
+    /** Not callable (see {@link ForeignSignature}). */
+    begin(this: never, first: any, ...rest: any[]): any
 
     /** Pins one connection until `release()`. */
     reserve(): Promise<ReservedSql<TTypes>>
@@ -762,6 +846,8 @@ declare namespace auroraDSQLPostgres {
     savepoint<T>(cb: (sql: TransactionSql<TTypes>) => T | Promise<T>): Promise<never>
     /** @deprecated Aurora DSQL has no savepoints: always rejects with DSQL_NOT_SUPPORTED. */
     savepoint<T>(name: string, cb: (sql: TransactionSql<TTypes>) => T | Promise<T>): Promise<never>
+    /** Not callable (see {@link ForeignSignature}). */
+    savepoint(this: never, first: any, ...rest: any[]): any
     /** @deprecated Aurora DSQL has no PREPARE TRANSACTION: always rejects with DSQL_NOT_SUPPORTED. */
     prepare(name: string): Promise<never>
   }

@@ -49,7 +49,8 @@ test('the official connector\'s messages for missing or multi hosts and regions'
 test('resolution: cluster id, URL, defaults, application_name, and no secrets in sql.options', async () => {
   const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRET'
   const sql = auroraDSQLPostgres({ host: 'abcdefghijklmnopqrstuvwxyz', region: 'eu-west-1', customCredentialsProvider: { accessKeyId: 'AKIA1', secretAccessKey: secret, sessionToken: 'SESSIONTOKEN123' }, connection: { application_name: 'prisma' } })
-  assert.equal(sql.options.host, 'abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws')
+  assert.deepEqual(sql.options.host, ['abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws'])
+  assert.equal(sql.options.pass, null)
   assert.equal(sql.options.region, 'eu-west-1')
   assert.equal(sql.options.username, 'admin')
   assert.equal(sql.options.database, 'postgres')

@@ -23,7 +23,7 @@ test('queries, transactions and sql.options over WebSocket', async () => {
     assert.deepEqual(inTx.map(r => Object.values(r[0])[0]), [1, 2])
     assert.equal((await sql`select nope`.catch(e => e)).code, '42703')
     const o = sql.options
-    assert.deepEqual([o.transport, o.connectionCheck, o.port, o.host], ['websocket', false, fixture.wsPort, fixture.endpoint])
+    assert.deepEqual([o.transport, o.connectionCheck, o.port, o.host], ['websocket', false, [fixture.wsPort], [fixture.endpoint]])
   } finally {
     await sql.end()
   }
@@ -52,14 +52,14 @@ test('end() over WebSocket resolves once the server has let the sessions go, as 
 
 test('defaults and option checks: port 443, connectionCheck and friends only on the WebSocket factory', () => {
   const base = { host: fixture.endpoint, customCredentialsProvider: fixture.credentials }
-  assert.equal(lib.auroraDSQLWsPostgres(base).options.port, 443)
+  assert.deepEqual(lib.auroraDSQLWsPostgres(base).options.port, [443])
   // A URL's port is PostgreSQL's: the WebSocket connector keeps 443 unless `port` is given.
-  assert.equal(lib.auroraDSQLWsPostgres(`postgres://admin@${fixture.endpoint}:5432/postgres`, { customCredentialsProvider: fixture.credentials }).options.port, 443)
+  assert.deepEqual(lib.auroraDSQLWsPostgres(`postgres://admin@${fixture.endpoint}:5432/postgres`, { customCredentialsProvider: fixture.credentials }).options.port, [443])
   const saved = process.env.PGPORT
   process.env.PGPORT = '5433'
   try {
-    assert.equal(lib.auroraDSQLWsPostgres(base).options.port, 443, 'PGPORT is not the WebSocket port')
-    assert.equal(lib.auroraDSQLPostgres(base).options.port, 5433)
+    assert.deepEqual(lib.auroraDSQLWsPostgres(base).options.port, [443], 'PGPORT is not the WebSocket port')
+    assert.deepEqual(lib.auroraDSQLPostgres(base).options.port, [5433])
   } finally {
     saved === undefined ? delete process.env.PGPORT : (process.env.PGPORT = saved)
   }

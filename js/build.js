@@ -353,12 +353,19 @@ class OidTable {
   }
   get(oid) { return oid >= 0 && oid < SMALL_OIDS ? this.small[oid] : this.large.get(oid) }
 }
-// One table per serializers object (one per sql instance).
+// One table per serializers object (one per sql instance, see js/options.js), made on its first query
+// after each edit (forgetSerializers); objects holding just the defaults share one table (32 KB).
 const serializerTables = new WeakMap()
+const DEFAULT_TABLE = new OidTable(defaultSerializers)
 function serializerMap(serializers) {
   let byOid = serializerTables.get(serializers)
-  if (byOid === undefined) serializerTables.set(serializers, byOid = new OidTable(serializers))
+  if (byOid === undefined) serializerTables.set(serializers, byOid = sameEntries(serializers, defaultSerializers) ? DEFAULT_TABLE : new OidTable(serializers))
   return byOid
+}
+const forgetSerializers = serializers => serializerTables.delete(serializers)
+function sameEntries(a, b) {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every(k => a[k] === b[k])
 }
 const ARRAY_ELEMENT_OF = new OidTable(ARRAY_ELEMENT)
 
@@ -397,6 +404,7 @@ module.exports = {
   build,
   buildUnsafe,
   serializeParams,
+  forgetSerializers,
   Alternatives,
   notTaggedCallError
 }

@@ -380,6 +380,12 @@ class Client {
     }
   }
 
+  // After a parser changed (sql.options.parsers): columns decoded since hold the old parsers.
+  forgetColumns() {
+    this.columnCache.clear()
+    this.lastColumns = null
+  }
+
   // Column metadata is the same for every run of a statement: the decoded form is reused while the
   // frame's bytes are identical (one memcmp instead of decoding names and looking up parsers).
   columns(q, buf, p, end) {

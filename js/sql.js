@@ -2,10 +2,11 @@
 // The `sql` function object: tagged template, helpers, unsafe, begin, reserve, end, options.
 
 const { build, buildUnsafe, serializeParams, helper, typed, json, array, Parameter } = require('./build.js')
-const { buildTypes, parserFor } = require('./types.js')
+const { parserFor } = require('./types.js')
+const { TypeTables, sqlOptions } = require('./options.js')
 const { normalizeTransform } = require('./transform.js')
 const { genericError, notSupportedError } = require('./errors.js')
-const { Client, Target, Result, nativeError, FRAME_BUFFER_BYTES } = require('./client.js')
+const { Client, Target, Result, nativeError, FRAME_BUFFER_BYTES, FLAG_TEXT } = require('./client.js')
 const { Query, FLAG_PREPARE, FLAG_SIMPLE } = require('./query.js')
 const { resolveRetry, withRetry } = require('./retry.js')
 const fs = require('fs')
@@ -85,8 +86,9 @@ function createSql(native, url, options) {
   if (options.types !== undefined && (typeof options.types !== 'object' || options.types === null))
     throw new TypeError('types must be an object of { to, from, serialize, parse } entries')
   const transform = normalizeTransform(options.transform)
-  const types = buildTypes(options.types || {}, {})
-  const customOids = new Set(Object.keys(types.parsers).map(Number).filter(oid => options.types && Object.values(options.types).some(t => [].concat(t.from || []).includes(oid))))
+  // The instance's parsers and serializers: sql.options.parsers / serializers, edited in place by users.
+  const types = new TypeTables(options.types || {})
+  const customOids = types.textOids
   const parsers = { custom: customOids, get: oid => parserFor(oid, types.parsers) }
 
   const provider = typeof options.customCredentialsProvider === 'function' ? credentialsProvider(options.customCredentialsProvider) : undefined
@@ -105,6 +107,9 @@ function createSql(native, url, options) {
   const parameters = {}
   const debug = options.debug === true ? (conn, text, params) => console.log(text, params) : options.debug || undefined // eslint-disable-line no-console
   const client = new Client(pool, { parsers, transform, onnotice: options.onnotice, onparameter: options.onparameter, parameters, debug, host: resolved.host, port: resolved.port }, target, frames)
+  types.onParsers = () => client.forgetColumns()
+  // postgres.js's sql.options (shared with transactions and reserved connections).
+  const publicOptions = sqlOptions(resolved, options, { types, transform, parameters, debug, onnotice: options.onnotice || (n => console.log(n)) }) // eslint-disable-line no-console
   const ctx = { transform, serializers: types.serializers }
   const env = { client, pool, statementRetry, logger, retried: () => occRetries++ }
 
@@ -128,6 +133,8 @@ function createSql(native, url, options) {
         return query._reject(genericError('UNSAFE_TRANSACTION', 'Only use sql.begin, sql.reserved or max: 1'))
       // simple() and parameterless unsafe() with several statements use the simple protocol.
       if (!(flags & FLAG_SIMPLE) && prepare) flags |= FLAG_PREPARE
+      // A replaced parser of a binary-decoded type gets the text form (see TypeTables).
+      if (types.text) flags |= FLAG_TEXT
       if (flags & FLAG_SIMPLE && q.params.length) flags &= ~FLAG_SIMPLE
       q.flags = flags
       q.values0 = q.params
@@ -182,13 +189,7 @@ function createSql(native, url, options) {
       typed: Object.assign((v, oid) => typed(v, oid), types.helpers),
       types: Object.assign((v, oid) => typed(v, oid), types.helpers),
       json, array,
-      options: Object.freeze({
-        ...resolved,
-        user: resolved.username,
-        idle_timeout: resolved.idleTimeout ?? null,
-        connect_timeout: resolved.connectTimeout,
-        max_lifetime: resolved.maxLifetime ?? null
-      }),
+      options: publicOptions,
       parameters,
       PostgresError: require('./errors.js').PostgresError,
       CLOSE,

@@ -111,14 +111,18 @@ const defaultParsers = {
   1082: toDateValue, 1114: toDateValue, 1184: toDateValue
 }
 
+// Result types the native side decodes from binary unless asked for text (src/core/values.rs
+// encoding_for): a parser of one of these other than the default needs the text form.
+const BINARY_DECODED = [16, 17, 21, 23, 26, 700, 701, 1082, 1184]
+
 const BigIntType = { to: 20, from: [20], serialize: x => x.toString(), parse: x => BigInt(x) }
 
 // Merge postgres.js-style `types` ({ name: { to, from, serialize, parse } }) over the defaults.
 function buildTypes(userTypes = {}, { bigint = false } = {}) {
   const all = bigint ? { bigint: BigIntType, ...userTypes } : userTypes
-  // Without custom serializers every instance shares the defaults (and so js/build.js's lookup table
-  // made from them, 32 KB) instead of a copy each.
-  const serializers = Object.values(all).some(type => type.serialize) ? { ...defaultSerializers } : defaultSerializers
+  // Each instance has its own objects (they are sql.options.serializers / parsers, which users edit);
+  // js/build.js shares one lookup table among those equal to the defaults.
+  const serializers = { ...defaultSerializers }
   const parsers = { ...defaultParsers }
   for (const type of Object.values(all)) {
     const from = type.from == null ? [] : [].concat(type.from)
@@ -190,6 +194,7 @@ module.exports = {
   arrayLiteral,
   defaultSerializers,
   defaultParsers,
+  BINARY_DECODED,
   buildTypes,
   parseArray,
   parserFor

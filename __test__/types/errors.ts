@@ -102,13 +102,13 @@ export async function queries(maybe: string | undefined) {
   await sql`select ${maybe}`
   // @ts-expect-error TS2769 a symbol is not a parameter
   await sql`select ${Symbol('x')}`
-  // @ts-expect-error TS2345 bigint is not JSON
+  // @ts-expect-error TS2769 bigint is not JSON
   sql.json({ n: 1n })
   // @ts-expect-error TS2769 columns must exist on the row objects
   sql([{ id: 1, name: 'a' }], 'nope')
   // @ts-expect-error TS2339 no custom types were configured
   sql.typed.bigint(1n)
-  // @ts-expect-error TS2345 unsafe takes the query text
+  // @ts-expect-error TS2769 unsafe takes the query text
   sql.unsafe(sql`select 1`)
   // @ts-expect-error TS2322 timeout is in seconds
   await sql.end({ timeout: '5s' })
@@ -124,7 +124,7 @@ export async function customTypes() {
 
 // ---- transactions ----------------------------------------------------------------------------------
 export async function transactions() {
-  // @ts-expect-error TS2554 begin needs a callback
+  // @ts-expect-error TS2555 begin needs a callback
   await sql.begin()
   // @ts-expect-error TS2769 per-call retry is boolean or Partial<OCCRetryConfig>
   await sql.begin(tx => tx`select 1`, { retry: 'yes' })

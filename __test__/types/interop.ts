@@ -39,3 +39,6 @@ const pgOptions: Omit<postgres.Options<{}>, 'password' | 'pass' | 'host' | 'port
 }
 const config: AuroraDSQLConfig = { host, ...pgOptions }
 auroraDSQLPostgres(config)
+
+// Libraries typed against postgres.js's `Sql` (drizzle-orm, kysely-postgres-js) take this package's `sql`.
+import './orm.js'

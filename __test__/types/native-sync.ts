@@ -19,7 +19,9 @@ type Synced<From, To> = Mutual<keyof From, keyof To> extends true
 function synced<T extends true>(): T | void {}
 
 // Results: what the native side returns must fit the declared type.
-synced<Synced<native.ResolvedOptions, SqlOptions>>()
+// sql.options holds the native view's fields (host, port and ssl in postgres.js's shapes, checked in orm.ts).
+type Reshaped = 'host' | 'port' | 'ssl'
+synced<Synced<Omit<native.ResolvedOptions, Reshaped>, Pick<SqlOptions, Exclude<keyof native.ResolvedOptions, Reshaped>>>>()
 synced<Synced<native.LocalStats, local.LocalStats>>()
 synced<Synced<native.CertificateBundle, local.CertificateBundle>>()
 

@@ -172,7 +172,7 @@ const ws = auroraDSQLWsPostgres(wsConfig)
 auroraDSQLWsPostgres('postgres://admin@your-cluster.dsql.us-east-1.on.aws', { retry: true })
 
 // sql.options: the resolved view.
-const host: string = sql.options.host
+const host: string | undefined = sql.options.host[0]
 const region: string = sql.options.region
 const max: number = sql.options.max
 void [host, region, max, sqlA, sqlB, sqlC, sqlD, fromConfig, ws]
