@@ -53,6 +53,11 @@ export declare class NativePool {
   pollNow(): Buffer
   /** Lets cursor `id` deliver its next batch of rows. */
   cursorNext(id: number): void
+  /**
+   * An operation on running COPY `id`: 0 write `data` (acknowledged by a COPY_ACK frame), 1 end,
+   * 2 abort, 3 read the next batch of rows (a COPY_DATA frame). See `core::copy`.
+   */
+  copy(id: number, op: number, data?: Uint8Array | undefined | null): void
   /** Ends cursor `id` early. */
   cursorClose(id: number): void
   reserve(): Promise<number>

@@ -350,6 +350,12 @@ class Client {
       }
       const q = this.pending.get(id)
       if (!q) continue
+      // COPY frames (kinds 7-9), and the end of a COPY that became a stream (js/copy.js).
+      if (kind > KIND_PARAMETERS || (q.copy !== null && q.copy.stream !== null)) {
+        // A stream's listeners run in here; one that throws must not cost the other queries their frames.
+        try { q.copy.frame(this, q, kind, buf, dv, start, pos, toError) } catch (err) { queueMicrotask(() => { throw err }) }
+        continue
+      }
       try {
         if (kind === KIND_COLUMNS) this.columns(q, buf, start, pos)
         else if (kind === KIND_ROWS) this.rows(q, buf, dv, start)

@@ -7,6 +7,7 @@ const { ARRAY_ELEMENT } = require('./types.js')
 const { notTaggedCallError, genericError } = require('./errors.js')
 const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR } = require('./client.js')
 const { isOCCError, backoff } = require('./retry.js')
+const { Copy, FLAG_COPY } = require('./copy.js')
 
 // Queries waiting to start (see Query.handle). A resolved promise's then() is a cheaper microtask
 // than queueMicrotask, which makes an AsyncResource per call.
@@ -53,6 +54,7 @@ class QueryState {
     this.current = null
     this.results = undefined
     this.attempts = 0
+    this.copy = null // readable() / writable() (see js/copy.js)
   }
 
   resolve(result) {
@@ -63,6 +65,8 @@ class QueryState {
   reject(err) {
     const { env, conn, onError } = this.owner
     const retry = env.statementRetry
+    // A COPY that has become a stream fails through its stream (the query resolved with it).
+    if (this.copy !== null && this.copy.stream !== null) return this.copy.fail(err)
     // A conflicting autocommit statement did not commit: with retry.statements it runs again.
     if (retry && !conn && isOCCError(err) && this.attempts < retry.maxRetries) {
       this.attempts++
@@ -199,6 +203,10 @@ class Query extends Promise {
     }
     return cursorIterator(this)
   }
+  // As postgres.js: both run the statement and resolve to the stream its COPY calls for (a Readable for
+  // COPY ... TO STDOUT, a Writable for COPY ... FROM STDIN), or to its Result if it is not a COPY.
+  async readable() { return copyQuery(this) }
+  async writable() { return copyQuery(this) }
   values() { this._state.values = true; return this }
   raw() { this._state.raw = true; this._state.flags |= FLAG_TEXT; return this }
   simple() { this._state.flags |= FLAG_SIMPLE; return this }
@@ -237,6 +245,13 @@ function cursorIterator(query) {
       return { value: undefined, done: true }
     }
   }
+}
+
+function copyQuery(query) {
+  const state = query._state
+  state.flags |= FLAG_COPY | FLAG_SIMPLE
+  state.copy = new Copy()
+  return query
 }
 
 // What a helper (sql(obj), sql('name')) does when awaited alone.

@@ -254,6 +254,22 @@ impl NativePool {
         self.pool.cursor_next(id)
     }
 
+    /// An operation on running COPY `id`: 0 write `data` (acknowledged by a COPY_ACK frame), 1 end,
+    /// 2 abort, 3 read the next batch of rows (a COPY_DATA frame). See `core::copy`.
+    #[napi]
+    pub fn copy(&self, id: u32, op: u32, data: Option<&[u8]>) -> napi::Result<()> {
+        use crate::core::copy::Op;
+        let op = match (op, data) {
+            (0, Some(d)) => Op::Write(d.to_vec()),
+            (1, _) => Op::End,
+            (2, _) => Op::Abort,
+            (3, _) => Op::Read,
+            _ => return Err(napi::Error::new(napi::Status::InvalidArg, format!("copy: unknown operation {op}"))),
+        };
+        self.pool.copy_op(id, op);
+        Ok(())
+    }
+
     /// Ends cursor `id` early.
     #[napi]
     pub fn cursor_close(&self, id: u32) {

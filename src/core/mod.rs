@@ -7,6 +7,8 @@ pub mod close_wait;
 pub mod command;
 pub mod config;
 #[cfg(feature = "native")]
+pub mod copy;
+#[cfg(feature = "native")]
 pub mod credentials;
 pub mod error;
 #[cfg(feature = "native")]

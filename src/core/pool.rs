@@ -11,19 +11,20 @@
 
 use crate::core::command::command_of;
 use crate::core::config::{Config, Transport};
+use crate::core::copy;
 use crate::core::credentials::CredentialCache;
 use crate::core::error::{Error, Result};
 use crate::core::token::TokenSigner;
 use crate::core::close_wait::CLOSE_WAIT;
 use crate::core::transport::{self, NoticeHandler};
 use crate::core::values::{encode, encoding_for, Encoding};
-use crate::core::wire::{ColumnMeta, FrameWriter, Job, Param, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
+use crate::core::wire::{ColumnMeta, FrameWriter, Job, Param, FLAG_COPY, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
@@ -300,6 +301,9 @@ struct Conn {
     wake: Notify,
     /// `close({ timeout })` ran out of time: leave now, failing what runs with CONNECTION_DESTROYED.
     killed: AtomicBool,
+    /// The query id of the COPY in progress (0 when none): other queries sent to this connection
+    /// meanwhile fail with COPY_IN_PROGRESS, as in postgres.js.
+    copying: Arc<AtomicU32>,
 }
 
 #[derive(Default)]
@@ -340,6 +344,8 @@ struct Inner {
     /// whether there are any (so the hot path only reads an atomic).
     cancelled: Mutex<std::collections::HashSet<u32>>,
     any_cancelled: AtomicBool,
+    /// Running COPYs (see `core::copy`).
+    copies: Arc<copy::Registry>,
 }
 
 #[derive(Clone)]
@@ -354,7 +360,7 @@ impl Pool {
         let (destroy, _) = tokio::sync::watch::channel(false);
         let sink = Arc::new(Sink::default());
         sink.signal_later();
-        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink, state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()), cancelled: Mutex::default(), any_cancelled: AtomicBool::new(false) }) })
+        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink, state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()), cancelled: Mutex::default(), any_cancelled: AtomicBool::new(false), copies: Arc::default() }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -417,6 +423,11 @@ impl Pool {
         if let Some(s) = lock(&self.inner.cursors).get(&id) {
             s.add_permits(1);
         }
+    }
+
+    /// Hands an operation to running COPY `id` (see `core::copy`).
+    pub fn copy_op(&self, id: u32, op: copy::Op) {
+        self.inner.copies.send(id, op)
     }
 
     /// Stops a cursor; its query completes with the rows delivered so far.
@@ -594,7 +605,7 @@ fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
     let (tx, rx) = mpsc::unbounded_channel();
     let id = st.next_id;
     st.next_id = st.next_id.wrapping_add(1).max(1);
-    let c = Arc::new(Conn { id, tx, inflight: AtomicUsize::new(0), reserved: AtomicBool::new(false), retiring: AtomicBool::new(false), open: AtomicBool::new(false), outstanding: Arc::default(), cancel_token: std::sync::OnceLock::new(), wake: Notify::new(), killed: AtomicBool::new(false) });
+    let c = Arc::new(Conn { id, tx, inflight: AtomicUsize::new(0), reserved: AtomicBool::new(false), retiring: AtomicBool::new(false), open: AtomicBool::new(false), outstanding: Arc::default(), cancel_token: std::sync::OnceLock::new(), wake: Notify::new(), killed: AtomicBool::new(false), copying: Arc::default() });
     st.conns.push(c.clone());
     tokio::spawn(run_conn(inner.clone(), c.clone(), rx));
     c
@@ -1033,6 +1044,17 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
         job_finished(inner, c);
         return None;
     }
+    if c.copying.load(Ordering::SeqCst) != 0 {
+        fail(&sink, job.id, &Error::Generic { code: "COPY_IN_PROGRESS", message: "You cannot execute queries during copy".into() });
+        job_finished(inner, c);
+        return None;
+    }
+    // readable() / writable() of a statement that is not COPY ... FROM / TO run it as a plain query.
+    if job.has(FLAG_COPY) {
+        if let Some(direction) = copy::direction(&job.sql) {
+            return start_copy(inner, s, running, retry, c, job, direction).await;
+        }
+    }
     let key = s.key;
     let text = job.has(FLAG_TEXT);
     if job.has(FLAG_SIMPLE) {
@@ -1139,6 +1161,57 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
             sink.push(&parameters_frame(read()));
         }
         sink.push(&w.take());
+        None
+    });
+    launch(inner, c, fut, retry)
+}
+
+/// A COPY (see `core::copy`): holds the line until the server has entered copy mode (or failed the
+/// statement), finishing earlier queries meanwhile; then the copy runs as this connection's running
+/// work, and until it ends other queries sent here fail with COPY_IN_PROGRESS.
+async fn start_copy(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, retry: &mut Vec<Job>, c: &Arc<Conn>, job: Job, direction: copy::Direction) -> Option<RunFuture> {
+    let sink = inner.sink.clone();
+    c.copying.store(job.id, Ordering::SeqCst);
+    let seq = s.track(c, job.id);
+    let client = s.client.clone();
+    let sql = job.sql.clone();
+    let mut start = Box::pin(async move { copy::start(&client, &sql, direction).await });
+    let started = loop {
+        tokio::select! {
+            r = &mut start => break r,
+            Some(back) = running.next(), if !running.is_empty() => {
+                retry.extend(back);
+                job_finished(inner, c);
+            }
+        }
+    };
+    let mut w = FrameWriter::new(job.id);
+    w.state = s.key;
+    let started = match started {
+        Ok(started) => started,
+        Err(e) => {
+            let _ = c.copying.compare_exchange(job.id, 0, Ordering::SeqCst, Ordering::SeqCst);
+            lock(&c.outstanding).remove(&seq);
+            retire_if_dead(c, &e);
+            w.error(&e);
+            sink.push(&w.take());
+            job_finished(inner, c);
+            return None;
+        }
+    };
+    let ops = inner.copies.open(job.id, c.copying.clone(), direction);
+    sink.push(&copy::started_frame(job.id, direction));
+    let (owner, conn) = (inner.clone(), c.clone());
+    let cancel: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+        if let Some(token) = conn.cancel_token.get() {
+            // Best effort (DSQL may ignore it): the copy's data is drained either way.
+            let _ = transport::cancel(&owner.cfg, &owner.connector, token).await;
+        }
+    });
+    let outstanding = c.outstanding.clone();
+    let fut: RunFuture = Box::pin(async move {
+        copy::run(started, ops, &sink, &mut w, cancel).await;
+        lock(&outstanding).remove(&seq);
         None
     });
     launch(inner, c, fut, retry)

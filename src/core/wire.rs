@@ -24,6 +24,8 @@ pub const FLAG_SIMPLE: u8 = 4;
 pub const FLAG_DESCRIBE: u8 = 8;
 /// Deliver rows in batches of `batch`, waiting for the consumer between batches (`.cursor(n)`).
 pub const FLAG_CURSOR: u8 = 16;
+/// `COPY ... FROM STDIN` / `TO STDOUT` moving data through a Node stream (see `core::copy`).
+pub const FLAG_COPY: u8 = 32;
 
 pub const KIND_COLUMNS: u8 = 1;
 pub const KIND_ROWS: u8 = 2;
