@@ -542,6 +542,12 @@ function toError(e, address) {
     case 'ConnectionError': return connectionError(e.code, e.message, address)
     case 'TypeError': return new TypeError(e.message)
     case 'RangeError': return new RangeError(e.message)
+    // A failed lookup or connect, shaped like Node's own error (which postgres.js rejects with):
+    // errno, code, syscall, then hostname or address and port.
+    case 'SystemError': {
+      const { type, message, ...fields } = e // eslint-disable-line no-unused-vars
+      return Object.assign(new Error(message), fields)
+    }
     default: {
       const err = new Error(e.message)
       e.code && (err.code = e.code)

@@ -53,6 +53,9 @@ pub enum Error {
     /// A client-side error with a code, shaped like postgres.js's `Errors.generic`: the message is
     /// `'<code>: <text>'` (e.g. `57014` for a query cancelled before it was sent).
     Generic { code: &'static str, message: String },
+    /// A failed system call while connecting, in the shape of Node's own errors (postgres.js
+    /// rejects with those): `getaddrinfo ENOTFOUND <host>`, `connect ECONNREFUSED <ip>:<port>`.
+    System(Box<SystemError>),
     /// Credentials could not be resolved or a token could not be made.
     Credentials(String),
     /// Anything else (protocol violations, unsupported values, internal faults).
@@ -60,6 +63,35 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A Node-style system error: `code` (`ENOTFOUND`, `ECONNREFUSED`, ...), `errno` (negative, as
+/// libuv reports it), the `syscall`, and what it was about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemError {
+    pub code: &'static str,
+    pub errno: i32,
+    pub syscall: &'static str,
+    pub about: SystemTarget,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SystemTarget {
+    /// The host name a lookup failed for (Node's `hostname`).
+    Hostname(String),
+    /// The address a connect failed for (Node's `address` and `port`).
+    Address(std::net::SocketAddr),
+}
+
+impl SystemError {
+    /// Node's message: `<syscall> <code> <hostname>` or `<syscall> <code> <address>:<port>`
+    /// (an IPv6 address without brackets, as Node writes it).
+    pub fn message(&self) -> String {
+        match &self.about {
+            SystemTarget::Hostname(h) => format!("{} {} {h}", self.syscall, self.code),
+            SystemTarget::Address(a) => format!("{} {} {}:{}", self.syscall, self.code, a.ip(), a.port()),
+        }
+    }
+}
 
 impl Error {
     pub fn type_error(message: impl Into<String>) -> Self {
@@ -113,6 +145,17 @@ impl Error {
                 Value::Object(m)
             }
             Error::Connection { code, message } => json!({ "type": "ConnectionError", "code": code, "message": message }),
+            Error::System(e) => {
+                let mut m = json!({ "type": "SystemError", "code": e.code, "errno": e.errno, "syscall": e.syscall, "message": e.message() });
+                match &e.about {
+                    SystemTarget::Hostname(h) => m["hostname"] = h.as_str().into(),
+                    SystemTarget::Address(a) => {
+                        m["address"] = a.ip().to_string().into();
+                        m["port"] = a.port().into();
+                    }
+                }
+                m
+            }
             Error::Credentials(message) => json!({ "type": "CredentialsError", "code": "CREDENTIALS_ERROR", "message": message }),
             Error::Generic { code, message } => json!({ "type": "Error", "code": code, "message": format!("{code}: {message}") }),
             Error::Other(message) => json!({ "type": "Error", "message": message }),
@@ -127,6 +170,7 @@ impl fmt::Display for Error {
             Error::Db(e) => write!(f, "{} ({})", e.message, e.code),
             Error::Connection { code, message } => write!(f, "{message} ({code})"),
             Error::Generic { code, message } => write!(f, "{code}: {message}"),
+            Error::System(e) => f.write_str(&e.message()),
         }
     }
 }
@@ -223,6 +267,15 @@ mod tests {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
             self.1.as_deref().map(|l| l as _)
         }
+    }
+
+    #[test]
+    fn system_errors_read_like_nodes() {
+        use super::{Error, SystemError, SystemTarget};
+        let e = Error::System(Box::new(SystemError { code: "ENOTFOUND", errno: -3008, syscall: "getaddrinfo", about: SystemTarget::Hostname("x.invalid".into()) }));
+        assert_eq!(e.to_json(), serde_json::json!({ "type": "SystemError", "code": "ENOTFOUND", "errno": -3008, "syscall": "getaddrinfo", "hostname": "x.invalid", "message": "getaddrinfo ENOTFOUND x.invalid" }));
+        let e = Error::System(Box::new(SystemError { code: "ECONNREFUSED", errno: -111, syscall: "connect", about: SystemTarget::Address("[::1]:5432".parse().unwrap()) }));
+        assert_eq!(e.to_json(), serde_json::json!({ "type": "SystemError", "code": "ECONNREFUSED", "errno": -111, "syscall": "connect", "address": "::1", "port": 5432, "message": "connect ECONNREFUSED ::1:5432" }));
     }
 
     #[test]

@@ -296,7 +296,7 @@ struct Conn {
     /// connection died stays listed, so the oldest of them is the only one that may have run.
     outstanding: Arc<Mutex<std::collections::BTreeMap<u64, u32>>>,
     /// For `query.cancel()`: the session's cancel token, once connected.
-    cancel_token: std::sync::OnceLock<tokio_postgres::CancelToken>,
+    cancel_token: std::sync::OnceLock<transport::CancelTarget>,
     /// Wakes the driver to look at `retiring`, `reserved` and `killed` again.
     wake: Notify,
     /// `close({ timeout })` ran out of time: leave now, failing what runs with CONNECTION_DESTROYED.
@@ -717,6 +717,7 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     let mut destroy = inner.destroy.subscribe();
     let (client, mut closed, ended_by_server, task, parameters_now) = match open(&inner).await {
         Ok(s) => {
+            let _ = c.cancel_token.set(s.cancel_target());
             inner.sink.push(&parameters_frame(s.parameters));
             (s.client, s.closed, s.ended_by_server, s.task, s.parameters_now)
         }
@@ -726,7 +727,6 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     let created = Instant::now();
     let max_age = lifetime(&inner.cfg);
     let key = transport::backend_key(&client).await.unwrap_or((0, 0));
-    let _ = c.cancel_token.set(client.cancel_token());
     let mut session = Session { client: Arc::new(client), cache: HashMap::new(), key, ended_by_server, parameters_now, next_seq: 0 };
     let mut running: Running = FuturesUnordered::new();
     let mut retry: Vec<Job> = Vec::new();

@@ -2,7 +2,9 @@
 //!
 //! TCP: verified TLS by default (WebPKI roots or `ssl.ca`), SNI and certificate name = the cluster
 //! host even when `hostaddr` points the socket elsewhere, SSLRequest or direct TLS (ALPN
-//! `postgresql`), TCP_NODELAY and keepalive (tokio-postgres sets both on its sockets).
+//! `postgresql`), TCP_NODELAY and keepalive. The socket is opened here (tokio-postgres runs over it
+//! with `connect_raw`), so a failed lookup or connect carries Node's code, and a CancelRequest goes
+//! to the address the session reached, inside the same TLS (DSQL accepts nothing without it).
 //!
 //! WebSocket: `wss://<host>:<port>/` (443 by default) with the same TLS rules (ALPN `http/1.1`),
 //! optionally through an HTTP CONNECT proxy (`HTTPS_PROXY`, `NO_PROXY`); each binary message
@@ -10,17 +12,19 @@
 
 use crate::core::close_wait::{CloseWait, MakeCloseWait};
 use crate::core::config::{Config, Tls, Transport};
-use crate::core::error::{with_causes, DbError, Error, Result};
+use crate::core::error::{with_causes, DbError, Error, Result, SystemError, SystemTarget};
 use crate::core::ws::WsIo;
 use futures_util::StreamExt;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_postgres::config::{SslMode, SslNegotiation};
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{AsyncMessage, Client};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -99,6 +103,23 @@ pub struct Session {
     pub task: tokio::task::AbortHandle,
     /// The reported parameters now (they change with SET, RESET, ... through ParameterStatus).
     pub parameters_now: ParameterReader,
+    /// The server address the socket reached (`None` through a proxy).
+    pub peer: Option<SocketAddr>,
+}
+
+/// What a CancelRequest for one session needs: its backend key (inside tokio-postgres's token,
+/// which also knows whether the session negotiated TLS and how) and the address the session's
+/// socket reached, so the request goes to that same server.
+#[derive(Clone)]
+pub struct CancelTarget {
+    token: tokio_postgres::CancelToken,
+    peer: Option<SocketAddr>,
+}
+
+impl Session {
+    pub fn cancel_target(&self) -> CancelTarget {
+        CancelTarget { token: self.client.cancel_token(), peer: self.peer }
+    }
 }
 
 /// Reads the session's reported parameters. ParameterStatus arrives before the ReadyForQuery that
@@ -132,38 +153,30 @@ where
 /// Opens one session with `password` (the IAM token). The connection task runs on tokio.
 pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_notice: Option<NoticeHandler>) -> Result<Session> {
     let mut pg = tokio_postgres::Config::new();
-    pg.host(&cfg.host)
-        .port(cfg.port)
-        .user(&cfg.username)
-        .password(password)
-        .dbname(&cfg.database)
-        .application_name(&cfg.application_name)
-        .connect_timeout(cfg.connect_timeout);
-    if let Some(addr) = cfg.hostaddr {
-        pg.hostaddr(addr);
-    }
-    if let Some(k) = cfg.keep_alive {
-        // A dead peer (no FIN) is found after idle + 3 probes 10 s apart, so queries never hang forever.
-        pg.keepalives(true).keepalives_idle(k).keepalives_interval(Duration::from_secs(10)).keepalives_retries(3);
-    }
+    pg.user(&cfg.username).password(password).dbname(&cfg.database).application_name(&cfg.application_name);
     if !cfg.startup.is_empty() {
         let opts: Vec<String> = cfg.startup.iter().map(|(k, v)| format!("-c {}={}", k, escape_option(v))).collect();
         pg.options(opts.join(" "));
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let ended_by_server = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let peer;
     let (client, (task, parameters_now), parameters) = match connector {
         Connector::Tcp(Some(tls)) => {
             let direct = matches!(cfg.tls, Tls::Enabled { direct: true, .. });
             pg.ssl_mode(SslMode::Require).ssl_negotiation(if direct { SslNegotiation::Direct } else { SslNegotiation::Postgres });
-            let (client, conn) = pg.connect(MakeCloseWait(tls.clone())).await.map_err(connect_error)?;
+            let (tcp, addr) = open_tcp(cfg, None).await?;
+            peer = Some(addr);
+            let (client, conn) = pg.connect_raw(tcp, tls_for(&mut MakeCloseWait(tls.clone()), cfg)).await.map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
             (client, (task, p), now)
         }
         Connector::Tcp(None) => {
             pg.ssl_mode(SslMode::Disable);
-            let (client, conn) = pg.connect(tokio_postgres::NoTls).await.map_err(connect_error)?;
+            let (tcp, addr) = open_tcp(cfg, None).await?;
+            peer = Some(addr);
+            let (client, conn) = pg.connect_raw(tcp, tokio_postgres::NoTls).await.map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
             (client, (task, p), now)
@@ -172,14 +185,84 @@ pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_not
             // The WebSocket's TLS is the session's TLS: no SSLRequest inside it.
             pg.ssl_mode(SslMode::Disable);
             // Its shutdown (a Close message) waits for the server's Close too, as over TLS.
-            let stream = CloseWait::new(open_websocket(cfg, tls.as_ref()).await?);
-            let (client, conn) = pg.connect_raw(stream, tokio_postgres::NoTls).await.map_err(connect_error)?;
+            let (ws, addr) = open_websocket(cfg, tls.as_ref(), None).await?;
+            peer = addr;
+            let (client, conn) = pg.connect_raw(CloseWait::new(ws), tokio_postgres::NoTls).await.map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
             (client, (task, p), now)
         }
     };
-    Ok(Session { client, closed: rx, parameters, ended_by_server, task, parameters_now })
+    Ok(Session { client, closed: rx, parameters, ended_by_server, task, parameters_now, peer })
+}
+
+/// The TLS connector for one connection: SNI and the certificate's expected name are the cluster
+/// host, whatever address the socket reached.
+fn tls_for<M: MakeTlsConnect<TcpStream, Error = std::convert::Infallible>>(make: &mut M, cfg: &Config) -> M::TlsConnect {
+    match make.make_tls_connect(&cfg.host) {
+        Ok(t) => t,
+        Err(never) => match never {},
+    }
+}
+
+/// Node's `getaddrinfo` error for `host`: `ENOTFOUND`, or `EAI_AGAIN` when the resolver reported a
+/// temporary failure (libuv's errno values, the same on every platform).
+fn lookup_failed(host: &str, e: Option<&std::io::Error>) -> Error {
+    // std keeps only gai_strerror's text; a temporary failure (EAI_AGAIN) says so on every libc.
+    let temporary = e.is_some_and(|e| e.to_string().to_ascii_lowercase().contains("temporary failure"));
+    let (code, errno) = if temporary { ("EAI_AGAIN", -3001) } else { ("ENOTFOUND", -3008) };
+    Error::System(Box::new(SystemError { code, errno, syscall: "getaddrinfo", about: SystemTarget::Hostname(host.to_string()) }))
+}
+
+/// Node's `connect` error for `addr` (`connect ECONNREFUSED 10.0.0.1:5432`); errno is the OS's
+/// number negated, as libuv reports it on Unix.
+fn connect_failed(e: &std::io::Error, addr: SocketAddr) -> Error {
+    use std::io::ErrorKind as K;
+    let code = match e.kind() {
+        K::ConnectionRefused => "ECONNREFUSED",
+        K::ConnectionReset => "ECONNRESET",
+        K::HostUnreachable => "EHOSTUNREACH",
+        K::NetworkUnreachable => "ENETUNREACH",
+        K::AddrNotAvailable => "EADDRNOTAVAIL",
+        K::TimedOut => "ETIMEDOUT",
+        K::PermissionDenied => "EACCES",
+        _ => return Error::connection("CONNECTION_CLOSED", format!("connect {addr}: {e}")),
+    };
+    Error::System(Box::new(SystemError { code, errno: e.raw_os_error().map_or(0, |n| -n), syscall: "connect", about: SystemTarget::Address(addr) }))
+}
+
+/// TCP_NODELAY on; keepalive per `keep_alive`: a dead peer (no FIN) is found after idle + 3 probes
+/// 10 s apart, so queries never hang forever.
+fn tune(tcp: &TcpStream, cfg: &Config) {
+    let _ = tcp.set_nodelay(true);
+    if let Some(k) = cfg.keep_alive {
+        let ka = socket2::TcpKeepalive::new().with_time(k).with_interval(Duration::from_secs(10));
+        #[cfg(not(any(target_os = "openbsd", target_os = "redox", target_os = "solaris", target_os = "windows")))]
+        let ka = ka.with_retries(3);
+        let _ = socket2::SockRef::from(tcp).set_tcp_keepalive(&ka);
+    }
+}
+
+/// A TCP socket to `to`, else `hostaddr`, else each address `cfg.host` resolves to in turn until
+/// one accepts (the last failure is reported), tuned by [`tune`]. `connect_timeout` bounds the
+/// caller's whole connect, this included.
+async fn open_tcp(cfg: &Config, to: Option<SocketAddr>) -> Result<(TcpStream, SocketAddr)> {
+    let addrs = match (to, cfg.hostaddr) {
+        (Some(a), _) => vec![a],
+        (None, Some(ip)) => vec![SocketAddr::new(ip, cfg.port)],
+        (None, None) => tokio::net::lookup_host((cfg.host.as_str(), cfg.port)).await.map_err(|e| lookup_failed(&cfg.host, Some(&e)))?.collect(),
+    };
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => {
+                tune(&tcp, cfg);
+                return Ok((tcp, addr));
+            }
+            Err(e) => last = Some(connect_failed(&e, addr)),
+        }
+    }
+    Err(last.unwrap_or_else(|| lookup_failed(&cfg.host, None)))
 }
 
 /// The session's backend process id and secret key (postgres.js's `result.state`). tokio-postgres
@@ -243,44 +326,53 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Plain<S> {
     }
 }
 
-/// Sends a CancelRequest for the session of `token` on a new connection (TCP with the session's
-/// TLS, or a new WebSocket). The server answers nothing; errors only mean it could not be sent.
-pub async fn cancel(cfg: &Config, connector: &Connector, token: &tokio_postgres::CancelToken) -> Result<()> {
-    let sent = match connector {
-        Connector::Tcp(Some(tls)) => token.cancel_query(tls.clone()).await,
-        Connector::Tcp(None) => token.cancel_query(tokio_postgres::NoTls).await,
-        Connector::WebSocket(tls) => {
-            let stream = open_websocket(cfg, tls.as_ref()).await?;
-            token.cancel_query_raw(stream, tokio_postgres::NoTls).await
+/// Sends a CancelRequest for a session on a new connection to the address it reached: over TCP
+/// inside TLS negotiated as the session's was (SSLRequest or direct TLS, SNI and certificate name
+/// = the cluster host, the same CA), or in a new WebSocket (whose TLS is the session's). The server
+/// answers nothing; errors only mean it could not be sent. Bounded by `connect_timeout`.
+pub async fn cancel(cfg: &Config, connector: &Connector, target: &CancelTarget) -> Result<()> {
+    let token = &target.token;
+    let send = async {
+        match connector {
+            Connector::Tcp(Some(tls)) => {
+                let (tcp, _) = open_tcp(cfg, target.peer).await?;
+                token.cancel_query_raw(tcp, tls_for(&mut tls.clone(), cfg)).await.map_err(connect_error)
+            }
+            Connector::Tcp(None) => {
+                let (tcp, _) = open_tcp(cfg, target.peer).await?;
+                token.cancel_query_raw(tcp, tokio_postgres::NoTls).await.map_err(connect_error)
+            }
+            Connector::WebSocket(tls) => {
+                let (stream, _) = open_websocket(cfg, tls.as_ref(), target.peer).await?;
+                token.cancel_query_raw(stream, tokio_postgres::NoTls).await.map_err(connect_error)
+            }
         }
     };
-    sent.map_err(connect_error)
+    match tokio::time::timeout(cfg.connect_timeout, send).await {
+        Ok(sent) => sent,
+        Err(_) => Err(Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{} (connect_timeout {}s, sending a CancelRequest)", cfg.host, cfg.port, cfg.connect_timeout.as_secs_f64()))),
+    }
 }
 
 /// Any byte stream the WebSocket can run over (TCP, or TLS over TCP).
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-/// TCP (direct or through the proxy), TLS with SNI = the cluster host, then the WebSocket upgrade.
-async fn open_websocket(cfg: &Config, tls: Option<&tokio_rustls::TlsConnector>) -> Result<WsIo<Box<dyn Io>>> {
+/// TCP (to `to`, or as [`open_tcp`] chooses, or through the proxy), TLS with SNI = the cluster
+/// host, then the WebSocket upgrade. Also returns the address reached (`None` through a proxy).
+async fn open_websocket(cfg: &Config, tls: Option<&tokio_rustls::TlsConnector>, to: Option<SocketAddr>) -> Result<(WsIo<Box<dyn Io>>, Option<SocketAddr>)> {
     let target = || format!("{}:{}", cfg.host, cfg.port);
-    let tcp = match proxy_for(cfg, tls.is_some(), &crate::core::config::ProcessEnv)? {
-        Some(proxy) => proxy.connect(&cfg.host, cfg.port).await?,
+    let (tcp, peer) = match proxy_for(cfg, tls.is_some(), &crate::core::config::ProcessEnv)? {
+        Some(proxy) => {
+            let tcp = proxy.connect(&cfg.host, cfg.port).await?;
+            tune(&tcp, cfg);
+            (tcp, None)
+        }
         None => {
-            let tcp = match cfg.hostaddr {
-                Some(addr) => TcpStream::connect((addr, cfg.port)).await,
-                None => TcpStream::connect((cfg.host.as_str(), cfg.port)).await,
-            };
-            tcp.map_err(|e| io_error(&e, &target()))?
+            let (tcp, addr) = open_tcp(cfg, to).await?;
+            (tcp, Some(addr))
         }
     };
-    let _ = tcp.set_nodelay(true);
-    if let Some(k) = cfg.keep_alive {
-        let ka = socket2::TcpKeepalive::new().with_time(k).with_interval(Duration::from_secs(10));
-        #[cfg(not(any(target_os = "openbsd", target_os = "redox", target_os = "solaris", target_os = "windows")))]
-        let ka = ka.with_retries(3);
-        let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&ka);
-    }
     let (stream, scheme): (Box<dyn Io>, &str) = match tls {
         Some(tls) => {
             let name = ServerName::try_from(cfg.host.clone()).map_err(|_| Error::type_error(format!("host '{}' is not a valid TLS server name", cfg.host)))?;
@@ -298,7 +390,7 @@ async fn open_websocket(cfg: &Config, tls: Option<&tokio_rustls::TlsConnector>) 
             e => Error::connection("CONNECTION_CLOSED", format!("WebSocket upgrade to {url} failed: {e}")),
         }
     })?;
-    Ok(WsIo::new(ws))
+    Ok((WsIo::new(ws), peer))
 }
 
 fn io_error(e: &std::io::Error, target: &str) -> Error {

@@ -10,8 +10,9 @@
 //!   startup packet, so clients see the SQLSTATE (53400/53300). Each refused connection is
 //!   counted once, under its first reason. `active` counts connections from accept to close.
 //! - SNI must be present; its value is not compared with the endpoint (the token host is).
-//! - CancelRequest packets (plain or inside TLS) are forwarded verbatim to the backend, whose
-//!   BackendKeyData the client received unchanged.
+//! - A CancelRequest inside TLS with SNI (or inside the WebSocket) is forwarded verbatim to the
+//!   backend, whose BackendKeyData the client received unchanged. A plain-text one is refused like
+//!   any unencrypted connection (FATAL 28000 "ssl is required"), as DSQL accepts nothing without TLS.
 //! - Protocol 3.x minor versions and `_pq_.` options are answered with NegotiateProtocolVersion
 //!   (3.0, none supported).
 //! - Rejections never echo the token, the secret or the session token.

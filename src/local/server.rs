@@ -338,11 +338,9 @@ async fn tls_handshake(
             match p::read_startup(&mut tcp).await {
                 Ok(Startup::Ssl) => break,
                 Ok(Startup::GssEnc) => tcp.write_all(b"N").await.ok()?,
-                Ok(Startup::Cancel(pkt)) => {
-                    backend::forward_cancel(&c.sh.backend, &pkt).await;
-                    return None;
-                }
-                Ok(Startup::Startup { .. }) => {
+                // DSQL accepts nothing without TLS: a plain-text CancelRequest is refused, not
+                // forwarded, as an unencrypted startup is (clients send theirs inside TLS).
+                Ok(Startup::Cancel(_) | Startup::Startup { .. }) => {
                     let msg = "unable to accept connection, ssl is required";
                     c.refuse(&mut tcp, ProtocolError, "28000", msg).await;
                     return None;
@@ -411,8 +409,15 @@ where
                     return None;
                 }
             }
+            // Inside TLS (or the WebSocket): forwarded to the backend verbatim, since the client
+            // got the backend's own BackendKeyData. SNI is required here too.
             Ok(Startup::Cancel(pkt)) => {
-                backend::forward_cancel(&sh.backend, &pkt).await;
+                if has_sni {
+                    backend::forward_cancel(&sh.backend, &pkt).await;
+                } else {
+                    let msg = "unable to accept connection, sni was not received";
+                    c.refuse(&mut s, NoSni, "08004", msg).await;
+                }
                 return None;
             }
             Ok(_) | Err(_) => {
