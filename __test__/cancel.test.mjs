@@ -165,6 +165,9 @@ for (const [name, open] of [
       assert.equal(err.syscall, 'connect')
       assert.equal(err.address, '127.0.0.1')
       assert.equal(err.port, port)
+      // sql.begin() reserves a connection before it is open: the transaction rejects with the same error.
+      const inTx = await sql.begin(tx => tx`select 1`).catch(e => e)
+      assert.equal(inTx.code, 'ECONNREFUSED', inTx.code + ' ' + inTx.message)
     } finally {
       await sql.end()
     }

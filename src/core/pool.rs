@@ -314,6 +314,10 @@ struct State {
     /// Jobs for which no connection can take work now (all reserved or retiring at `max`).
     waiting: VecDeque<Job>,
     reserve_waiters: VecDeque<oneshot::Sender<Result<u32>>>,
+    /// Reserved connections that could not be opened, with the error: `reserve()` hands out a
+    /// connection before it is open, so jobs sent to it may arrive after it failed; they fail with
+    /// that error (postgres.js's begin() rejects with the connect error). Dropped on release.
+    open_failed: HashMap<u32, Error>,
 }
 
 pub struct PoolOptions {
@@ -440,6 +444,7 @@ impl Pool {
     /// Returns a reserved connection to the pool.
     pub fn release(&self, id: u32) {
         let mut st = lock(&self.inner.state);
+        st.open_failed.remove(&id);
         if let Some(c) = st.conns.iter().find(|c| c.id == id).cloned() {
             c.reserved.store(false, Ordering::SeqCst);
             on_available(&self.inner, &mut st, &c);
@@ -554,7 +559,10 @@ fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Job) {
     if job.conn != 0 {
         match st.conns.iter().find(|c| c.id == job.conn && c.reserved.load(Ordering::SeqCst)) {
             Some(c) => send(c, job),
-            None => fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection is closed or was released")),
+            None => match st.open_failed.get(&job.conn) {
+                Some(e) => fail(&inner.sink, job.id, e),
+                None => fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection is closed or was released")),
+            },
         }
         return;
     }
@@ -615,6 +623,12 @@ fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
 fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiver<Job>, err: Option<&Error>) {
     let mut st = lock(&inner.state);
     st.conns.retain(|x| x.id != c.id);
+    if let Some(e) = err.filter(|_| c.reserved.load(Ordering::SeqCst)) {
+        if st.open_failed.len() >= 1024 {
+            st.open_failed.clear();
+        }
+        st.open_failed.insert(c.id, e.clone());
+    }
     let mut pending = Vec::new();
     while let Ok(job) = rx.try_recv() {
         c.inflight.fetch_sub(1, Ordering::SeqCst);
