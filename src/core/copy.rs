@@ -22,8 +22,6 @@ use crate::core::wire::FrameWriter;
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
@@ -151,9 +149,9 @@ impl Registry {
     }
 
     /// Hands `op` to copy `id` (ignored once it is over: its DONE or ERROR frame is on its way).
-    /// A COPY FROM that ends or aborts stops counting as in progress at once, so a query the caller
-    /// submits right after `end()` is not refused with COPY_IN_PROGRESS (it is sent after the
-    /// CopyDone, in order).
+    /// A copy that ends (COPY FROM) or is aborted stops counting as in progress at once: a query the
+    /// caller submits next is not refused with COPY_IN_PROGRESS, and tokio-postgres sends it after
+    /// the copy's last message, in order.
     pub fn send(&self, id: u32, op: Op) {
         let mut copies = lock(&self.0);
         let Some(e) = copies.get(&id) else { return };
@@ -161,7 +159,7 @@ impl Registry {
         if matches!(op, Op::Abort) {
             e.aborted.notify_one();
         }
-        if last && e.direction == Direction::In {
+        if matches!(op, Op::Abort) || (last && e.direction == Direction::In) {
             let _ = e.copying.compare_exchange(id, 0, Ordering::SeqCst, Ordering::SeqCst);
         }
         let _ = e.ops.send(op);
@@ -225,12 +223,11 @@ fn frame(id: u32, kind: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Moves the data until the copy is over, then pushes its DONE (`COPY`, with the row count of a
-/// COPY FROM) or ERROR frame. `cancel` sends a CancelRequest for the connection (a destroyed
-/// Readable's COPY TO is cut short with it, then drained).
-pub async fn run(started: Started, mut ops: Ops, sink: &Sink, w: &mut FrameWriter, cancel: Pin<Box<dyn Future<Output = ()> + Send>>) {
+/// COPY FROM) or ERROR frame.
+pub async fn run(started: Started, mut ops: Ops, sink: &Sink, w: &mut FrameWriter) {
     let result = match started {
         Started::In(s) => copy_in(s, &mut ops, sink, w.id).await,
-        Started::Out(s) => copy_out(s, &mut ops, sink, w.id, cancel).await,
+        Started::Out(s) => copy_out(s, &mut ops, sink, w.id).await,
     };
     // No longer in progress before the facade hears of the end.
     drop(ops);
@@ -270,7 +267,7 @@ async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &Sink, id: u32)
     }
 }
 
-async fn copy_out(stream: CopyOutStream, ops: &mut Ops, frames: &Sink, id: u32, cancel: Pin<Box<dyn Future<Output = ()> + Send>>) -> Result<Option<u64>> {
+async fn copy_out(stream: CopyOutStream, ops: &mut Ops, frames: &Sink, id: u32) -> Result<Option<u64>> {
     let mut stream = std::pin::pin!(stream);
     loop {
         match ops.rx.recv().await {
@@ -301,9 +298,9 @@ async fn copy_out(stream: CopyOutStream, ops: &mut Ops, frames: &Sink, id: u32, 
                 batch.push_to(frames);
             }
             Some(Op::Abort) | None => {
-                // COPY TO has no CopyFail: the server is asked to stop, and what it still sends is
-                // read and dropped, so the connection is usable again afterwards.
-                cancel.await;
+                // COPY TO has no CopyFail: the rest is read and dropped, and the connection's next
+                // query (already allowed, see Registry::send) follows it. No CancelRequest: one that
+                // reached the server after the copy had finished would cancel that next query.
                 while let Some(Ok(_)) = stream.next().await {}
                 return Ok(None);
             }

@@ -1204,6 +1204,18 @@ async fn start_copy(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, 
     let started = match started {
         Ok(started) => started,
         Err(e) => {
+            if direction == copy::Direction::In && e.sqlstate().is_some() {
+                // A COPY FROM that the server failed at Execute (e.g. no such table): tokio-postgres
+                // sent Sync right after the Execute and CopyFail + Sync when it gave up, so two
+                // ReadyForQuery come and it closes the session at the second. Wait for that (bounded),
+                // so that no later query is sent on this session and takes the stray answer: the
+                // driver then hands queued pool queries to another connection.
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while !s.client.is_closed() && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                c.retiring.store(true, Ordering::SeqCst);
+            }
             let _ = c.copying.compare_exchange(job.id, 0, Ordering::SeqCst, Ordering::SeqCst);
             lock(&c.outstanding).remove(&seq);
             retire_if_dead(c, &e);
@@ -1215,16 +1227,9 @@ async fn start_copy(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, 
     };
     let ops = inner.copies.open(job.id, c.copying.clone(), direction);
     sink.push(&copy::started_frame(job.id, direction));
-    let (owner, conn) = (inner.clone(), c.clone());
-    let cancel: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
-        if let Some(token) = conn.cancel_token.get() {
-            // Best effort (DSQL may ignore it): the copy's data is drained either way.
-            let _ = transport::cancel(&owner.cfg, &owner.connector, token).await;
-        }
-    });
     let outstanding = c.outstanding.clone();
     let fut: RunFuture = Box::pin(async move {
-        copy::run(started, ops, &sink, &mut w, cancel).await;
+        copy::run(started, ops, &sink, &mut w).await;
         lock(&outstanding).remove(&seq);
         None
     });

@@ -17,11 +17,13 @@
 //!   hides the helpers' responses, holds the statement's CommandComplete until the check passed,
 //!   and turns the failure into SQLSTATE 54000. (The baseline is needed because PostgreSQL folds a
 //!   transaction's counts into those views' session totals and flushes them only now and then.)
-//!   Cost: about 0.2 ms per data-modifying statement. COPY is not counted.
+//!   Cost: about 0.2 ms per data-modifying statement. `COPY ... FROM` counts as one: over the
+//!   extended protocol the check runs after its CopyDone, before the Sync; in a simple Query the
+//!   helpers surround it in the same string, and PostgreSQL runs the rest after the copy-in.
 //! - Commit-conflict injection replaces the client's COMMIT by ROLLBACK and answers its
 //!   CommandComplete with DSQL's 40001 error.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -188,6 +190,12 @@ pub(crate) struct DsqlPolicy {
     /// The backend reported an aborted transaction.
     failed: bool,
     prepared: HashMap<String, Kind>,
+    /// Prepared statements that are `COPY ... FROM` (bounded with `prepared`).
+    copy_from: HashSet<String>,
+    /// A `COPY ... FROM` was bound and its CopyDone / CopyFail has not come: the server ignores a
+    /// Sync meanwhile (tokio-postgres sends one right after the Execute), so it neither closes the
+    /// batch nor runs the row check, which goes before the Sync that follows the copy.
+    copy_open: bool,
     batches: VecDeque<Batch>,
     /// The newest batch is an extended-protocol one not yet closed by Sync.
     ext_open: bool,
@@ -207,6 +215,8 @@ impl DsqlPolicy {
             tx: Tx::default(),
             failed: false,
             prepared: HashMap::new(),
+            copy_from: HashSet::new(),
+            copy_open: false,
             batches: VecDeque::new(),
             ext_open: false,
             rejects: VecDeque::new(),
@@ -364,6 +374,9 @@ impl DsqlPolicy {
             }
         }
         self.remember(name.clone(), kind);
+        if kind == Kind::Dml && crate::core::copy::direction(sql) == Some(crate::core::copy::Direction::In) {
+            self.copy_from.insert(name.clone());
+        }
         if name.is_empty() && kind == Kind::Commit && self.tx.block && !self.failed {
             if let Some(err) = self.s.inject() {
                 self.ext_batch().conflict = Some(err);
@@ -379,7 +392,9 @@ impl DsqlPolicy {
     fn remember(&mut self, name: String, kind: Kind) {
         if self.prepared.len() >= MAX_PREPARED && !self.prepared.contains_key(&name) {
             self.prepared.clear();
+            self.copy_from.clear();
         }
+        self.copy_from.remove(&name);
         self.prepared.insert(name, kind);
     }
 
@@ -391,6 +406,7 @@ impl DsqlPolicy {
         };
         let (portal, rest) = (portal.to_owned(), &body[pos..]);
         let kind = self.prepared.get(stmt).copied().unwrap_or(Kind::Other);
+        self.copy_open |= self.copy_from.contains(stmt);
         // an extended-protocol batch is one transaction
         if let Some(why) = self.tx.apply(kind, true) {
             if let Some(v) = self.reject(why, |marker| bind_msg(&portal, marker, rest)) {
@@ -422,6 +438,9 @@ impl DsqlPolicy {
     }
 
     fn sync(&mut self, m: &Frame) -> Verdict {
+        if self.copy_open {
+            return Verdict::Forward;
+        }
         let batch = self.ext_batch();
         let check = std::mem::take(&mut batch.needs_check);
         let reprepare = std::mem::take(&mut batch.reprepare);
@@ -538,6 +557,10 @@ impl SessionPolicy for DsqlPolicy {
                 self.bind(m)
             }
             b'S' => self.sync(m),
+            b'c' | b'f' => {
+                self.copy_open = false;
+                Verdict::Forward
+            }
             b'C' | b'D' | b'E' | b'H' => {
                 if m.tag() == b'C' {
                     let mut pos = 1;
@@ -545,6 +568,7 @@ impl SessionPolicy for DsqlPolicy {
                         (m.body().first(), p::cstr(m.body(), &mut pos))
                     {
                         self.prepared.remove(name);
+                        self.copy_from.remove(name);
                     }
                 }
                 self.ext_batch();

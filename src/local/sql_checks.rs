@@ -153,6 +153,8 @@ fn kind(s: &[Sig]) -> Kind {
         "ROLLBACK" | "ABORT" if w(s, 1) != "PREPARED" => Kind::Rollback,
         "INSERT" | "UPDATE" | "DELETE" | "MERGE" => Kind::Dml,
         "WITH" if modifies(s) => Kind::Dml,
+        // COPY ... FROM inserts rows: they count toward the transaction's row limit, as in DSQL.
+        "COPY" if (1..s.len()).any(|i| s[i].depth == 0 && w(s, i) == "FROM") => Kind::Dml,
         "DEALLOCATE" => Kind::Discard,
         "DISCARD" if w(s, 1) == "ALL" => Kind::Discard,
         "CREATE" | "ALTER" | "DROP" | "COMMENT" | "GRANT" | "REVOKE" | "TRUNCATE" | "REINDEX"
@@ -447,6 +449,9 @@ mod tests {
         );
         assert_eq!(one("select * from t for update").kind, Other);
         assert_eq!(one("grant select on t to app").kind, Ddl);
+        assert_eq!(one("copy t (a, b) from stdin with (format csv)").kind, Dml);
+        assert_eq!(one("copy t to stdout").kind, Other);
+        assert_eq!(one("copy (select * from t) to stdout").kind, Other);
         assert!(analyze("select 'unterminated").is_none());
     }
 
