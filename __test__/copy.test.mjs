@@ -193,7 +193,6 @@ const liveBuffers = () => { gc(); return process.memoryUsage().arrayBuffers }
 
 test('a slow reader holds the copy back: the server waits and memory stays bounded', async t => {
   const sql = connect({ max: 2 })
-  const t = table()
   try {
     // 200,000 rows of about 210 bytes: 42 MB of COPY data (a query's rows: DSQL's row limit is on writes).
     const marker = 'slow_reader_' + process.pid
@@ -235,7 +234,7 @@ test('a slow reader holds the copy back: the server waits and memory stays bound
   }
 })
 
-test('a slow writer and a fast one: every row arrives, writes wait for the native side', async t => {
+test('a slow writer and a fast one: every row arrives, writes wait for the native side', async ctx => {
   const sql = connect({ max: 1 })
   const t = table()
   try {
@@ -260,7 +259,7 @@ test('a slow writer and a fast one: every row arrives, writes wait for the nativ
     }
     await pipeline(Readable.from(rowsOf()), await sql`copy ${sql(t)} from stdin`.writable())
     assert.deepEqual([...await sql`select count(*)::int as n, count(*) filter (where pad = 'slow')::int as s from ${sql(t)}`], [{ n: 2930, s: 30 }])
-    t.diagnostic(`live ArrayBuffers +${maxLive}`)
+    ctx.diagnostic(`live ArrayBuffers +${maxLive}`)
     // The producer was held to the Writable's buffer plus the chunk on its way.
     assert.ok(maxLive < 4 * 1024 * 1024, `live ArrayBuffers grew by ${maxLive} bytes`)
   } finally {
