@@ -380,7 +380,7 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
         None => base_app,
     };
 
-    let tls = resolve_tls(&o2)?;
+    let tls = resolve_tls(&o2, env)?;
 
     let max = match o2.number("max", 1.0, 10_000.0, true)? {
         Some(x) => x as usize,
@@ -429,20 +429,38 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
     })
 }
 
-fn resolve_tls(o: &Opts) -> Result<Tls> {
+/// The CA bundle named by `sslrootcert` (option or URL parameter) or `PGSSLROOTCERT`, as libpq reads
+/// them: a PEM file's path; `system` (or nothing) means the default roots.
+fn root_certificates(o: &Opts, env: &dyn Env) -> Result<Vec<String>> {
+    let path = match o.string(&["sslrootcert"])? {
+        Some(p) => Some(p),
+        None => env.var("PGSSLROOTCERT"),
+    };
+    match path.as_deref() {
+        None | Some("") | Some("system") => Ok(vec![]),
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => Ok(vec![pem]),
+            Ok(_) => Err(Error::type_error(format!("sslrootcert (or PGSSLROOTCERT) must name a PEM file of certificates: '{p}' holds none"))),
+            Err(e) => Err(Error::invalid(format!("sslrootcert (or PGSSLROOTCERT): cannot read '{p}': {e}"))),
+        },
+    }
+}
+
+fn resolve_tls(o: &Opts, env: &dyn Env) -> Result<Tls> {
     let direct = match o.string(&["sslnegotiation"])?.as_deref() {
         None | Some("postgres") => false,
         Some("direct") => true,
         Some(other) => return Err(Error::range_error(format!("sslnegotiation must be 'postgres' or 'direct', got '{other}'"))),
     };
     let verified = |ca: Vec<String>| Tls::Enabled { verify: true, ca, direct };
+    let roots = || root_certificates(o, env);
     match o.get(&["ssl"]) {
-        None => Ok(verified(vec![])),
-        Some((_, Value::Bool(true))) => Ok(verified(vec![])),
+        None => Ok(verified(roots()?)),
+        Some((_, Value::Bool(true))) => Ok(verified(roots()?)),
         Some((_, Value::Bool(false))) => Ok(Tls::Disabled),
         Some((_, Value::String(s))) => match s.as_str() {
             // postgres.js turns 'require'/'prefer'/'allow' into unverified TLS; we verify (documented).
-            "require" | "verify-full" | "verify-ca" | "prefer" | "allow" => Ok(verified(vec![])),
+            "require" | "verify-full" | "verify-ca" | "prefer" | "allow" => Ok(verified(roots()?)),
             "disable" => Ok(Tls::Disabled),
             other => Err(Error::range_error(format!("ssl must be a boolean, an object or one of 'require', 'verify-full', 'disable', got '{other}'"))),
         },
@@ -453,7 +471,7 @@ fn resolve_tls(o: &Opts) -> Result<Tls> {
                 Some(v) => return Err(Error::type_error(format!("ssl.rejectUnauthorized must be a boolean, got {}", describe(v)))),
             };
             let ca = match m.get("ca") {
-                None | Some(Value::Null) => vec![],
+                None | Some(Value::Null) => roots()?,
                 Some(Value::String(s)) => vec![s.clone()],
                 Some(Value::Array(a)) => a
                     .iter()
@@ -642,6 +660,43 @@ mod tests {
         let creds = c.static_credentials.unwrap();
         assert_eq!(creds.session_token.as_deref(), Some("ST"));
         assert!(!format!("{creds:?}").contains("SK"), "debug output must not show the secret");
+    }
+
+    #[test]
+    fn root_certificates_from_sslrootcert_or_pgsslrootcert() {
+        let dir = std::env::temp_dir().join(format!("adp-rootcert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = dir.join("ca.pem");
+        std::fs::write(&pem, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").unwrap();
+        let junk = dir.join("junk.txt");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let path = pem.to_str().unwrap().to_string();
+        let ca_of = |c: Config| match c.tls {
+            Tls::Enabled { ca, .. } => ca,
+            Tls::Disabled => panic!("TLS expected"),
+        };
+        let host = "c1.dsql.us-east-1.on.aws";
+        let env_path: &'static str = Box::leak(path.clone().into_boxed_str());
+        let env = env_of(Box::leak(Box::new([("PGSSLROOTCERT", env_path)])));
+        // PGSSLROOTCERT applies to verified TLS without an explicit ca, in every form of `ssl`.
+        for ssl in [json!(null), json!(true), json!("require"), json!("prefer"), json!({"rejectUnauthorized": true})] {
+            let mut o = json!({"host": host});
+            if !ssl.is_null() {
+                o["ssl"] = ssl;
+            }
+            assert_eq!(ca_of(resolve(None, &o, &env).unwrap()).len(), 1);
+        }
+        // An explicit ca wins; `sslrootcert` (option or URL) wins over the environment; `system` means none.
+        let given = ca_of(resolve(None, &json!({"host": host, "ssl": {"ca": "-----BEGIN CERTIFICATE-----x"}}), &env).unwrap());
+        assert_eq!(given, vec!["-----BEGIN CERTIFICATE-----x".to_string()]);
+        assert!(ca_of(resolve(None, &json!({"host": host, "sslrootcert": "system"}), &env).unwrap()).is_empty());
+        assert_eq!(ca_of(resolve(Some(&format!("postgres://{host}/?sslrootcert={path}")), &json!({}), &env_of(&[])).unwrap()).len(), 1);
+        // A file that is not PEM, or is missing, is an error naming the option.
+        let err = resolve(None, &json!({"host": host, "sslrootcert": junk.to_str().unwrap()}), &env_of(&[])).unwrap_err();
+        assert!(err.to_string().contains("sslrootcert"), "{err}");
+        let err = resolve(None, &json!({"host": host, "sslrootcert": "/nonexistent/ca.pem"}), &env_of(&[])).unwrap_err();
+        assert!(err.to_string().contains("sslrootcert"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
