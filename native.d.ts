@@ -62,6 +62,11 @@ export declare class NativePool {
   cursorClose(id: number): void
   reserve(): Promise<number>
   /**
+   * Reserves a connection, taking its place in the pool's order at the call (see
+   * `Pool::reserve_start`): resolves to the connection's id.
+   */
+  reserveInOrder(): Promise<number>
+  /**
    * `query.cancel()` of submitted query `id`: resolves once a CancelRequest was sent (or at once
    * when the query was not sent yet; it then fails with 57014).
    */

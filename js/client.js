@@ -18,7 +18,7 @@ const DRAIN_MS = 2
 // copied into this one buffer (no Buffer made per chunk); a larger one comes in a Buffer of its own.
 const FRAME_BUFFER_BYTES = 128 * 1024
 
-const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_CURSOR = 16
+const FLAG_PREPARE = 1, FLAG_TEXT = 2, FLAG_SIMPLE = 4, FLAG_DESCRIBE = 8, FLAG_CURSOR = 16, FLAG_FRESH = 64
 const KIND_COLUMNS = 1, KIND_ROWS = 2, KIND_DONE = 3, KIND_ERROR = 4, KIND_NOTICE = 5, KIND_PARAMETERS = 6
 const ENC_TEXT = 0, ENC_F64 = 1, ENC_BOOL = 2, ENC_BYTES = 3, ENC_TIME = 4, ENC_I32 = 5
 
@@ -187,7 +187,8 @@ class Client {
     this.nextId = 1
     this.writer = new Writer()
     this.scheduled = false
-    this.ended = false
+    this.ended = false // end() was called: the pool takes no new work
+    this.closed = false // end() has finished: no connection is left
     this.idleCheck = null
     this.draining = null
     this.unsent = 0
@@ -225,8 +226,10 @@ class Client {
 
   // q: { text, params (wire values), types, flags, conn, resolve, reject, result state }
   enqueue(q) {
-    if (this.ended)
-      return q.reject(connectionError('CONNECTION_ENDED', '', this.address))
+    // After end() the pool takes no new work; a reserved connection (a transaction, sql.reserve()) still
+    // answers for itself until it is released or closed, as in postgres.js.
+    if (this.ended && (!q.conn || this.closed))
+      return q.reject(connectionError(q.conn ? 'CONNECTION_CLOSED' : 'CONNECTION_ENDED', '', this.address))
     const id = this.nextId++
     this.nextId > 0xfffffff0 && (this.nextId = 1)
     this.pending.set(id, q)
@@ -427,8 +430,10 @@ class Client {
     const np = buf.readUInt16LE(p); p += 2
     const types = []
     for (let i = 0; i < np; i++, p += 4) types.push(buf.readUInt32LE(p))
+    const nameLength = buf.readUInt32LE(p)
+    const name = buf.toString('utf8', p + 4, p + 4 + nameLength)
     q.current.columns = columns
-    q.current.statement = { string: q.text, types, columns }
+    q.current.statement = { string: q.text, types, columns, name }
   }
 
   rows(q, buf, dv, p) {
@@ -523,7 +528,7 @@ class Client {
     result.command = command || null
     result.columns = result.columns || []
     result.state = state
-    q.resolve(q.flags & FLAG_DESCRIBE ? { ...result.statement, name: '' } : result)
+    q.resolve(q.flags & FLAG_DESCRIBE ? { ...result.statement } : result)
   }
 
   // After end(): whatever never completed settles now.
@@ -566,4 +571,4 @@ function nativeError(err, address) {
 }
 
 module.exports = {
-  FRAME_BUFFER_BYTES, Client, Target, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }
+  FRAME_BUFFER_BYTES, Client, Target, Result, Writer, toError, nativeError, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR, FLAG_FRESH }

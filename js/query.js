@@ -5,7 +5,7 @@
 const { FRAGMENT, Alternatives } = require('./build.js')
 const { ARRAY_ELEMENT } = require('./types.js')
 const { notTaggedCallError, genericError } = require('./errors.js')
-const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR } = require('./client.js')
+const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR, FLAG_FRESH } = require('./client.js')
 const { isOCCError, backoff } = require('./retry.js')
 const { Copy, FLAG_COPY } = require('./copy.js')
 
@@ -55,10 +55,17 @@ class QueryState {
     this.results = undefined
     this.attempts = 0
     this.copy = null // readable() / writable() (see js/copy.js)
+    this.origin = null // the caller's stack (see callSite)
+    this.retried = null // the first error, when a stale statement was prepared again (see reject)
   }
 
   resolve(result) {
-    this.cur !== null && this.cur.release && this.cur.release()
+    const cur = this.cur
+    if (cur !== null) {
+      cur.release && cur.release()
+      // A cursor's callback form resolves once its last callback has finished (postgres.js awaits each).
+      if (cur.pending !== null) return cur.pending.then(() => this.query._resolve(result))
+    }
     this.query._resolve(result)
   }
 
@@ -75,11 +82,17 @@ class QueryState {
       env.logger && env.logger.debug && env.logger.debug(`OCC conflict on attempt ${this.attempts}/${retry.maxRetries + 1}, retrying in ${delay.toFixed(1)}ms`)
       return setTimeout(() => { this.current = new Result(); env.client.enqueue(this) }, delay)
     }
+    // As postgres.js: a cached statement whose plan the server calls stale (a column's type changed)
+    // is prepared afresh and run once more; if that fails too, the first error is the answer.
+    if (this.retried === null && this.flags & FLAG_PREPARE && err && STALE_PLAN.has(err.routine)) {
+      this.retried = err
+      this.flags |= FLAG_FRESH
+      this.current = new Result()
+      return env.client.enqueue(this)
+    }
+    if (this.retried !== null) err = this.retried
     this.cur !== null && this.cur.release && this.cur.release()
-    Object.defineProperties(err, {
-      query: { value: this.text, enumerable: false, configurable: true },
-      parameters: { value: shownParameters(this), enumerable: false, configurable: true }
-    })
+    describeError(err, this, env.debug)
     onError && onError(err)
     this.query._reject(err)
   }
@@ -89,6 +102,45 @@ class QueryState {
     const { client, pool } = this.owner.env
     return client.pending.has(this.id) ? pool.cancel(this.id).catch(() => {}) : Promise.resolve()
   }
+}
+
+// The server's routines for errors that mean a cached statement's plan no longer fits the tables.
+const STALE_PLAN = new Set(['transformAssignedExpr', 'RevalidateCachedQuery'])
+
+// As postgres.js: an error of a query carries its text, parameters, args and types (enumerable only with
+// `debug`), and its stack continues with where the query was made (see callSite), so that the caller's
+// line is the stack's last. An error that already has them (one query's error seen by another) is left.
+function describeError(err, q, debug) {
+  if (err === null || typeof err !== 'object' || 'query' in err || 'parameters' in err) return
+  const statement = q.current !== null ? q.current.statement : null
+  const origin = q.origin === null ? '' : q.origin.replace(/.*\n/, '\n')
+  const enumerable = !!debug
+  Object.defineProperties(err, {
+    stack: { value: err.stack + origin, enumerable, configurable: true, writable: true },
+    query: { value: q.text, enumerable, configurable: true },
+    parameters: { value: shownParameters(q), enumerable, configurable: true },
+    args: { value: q.query.args, enumerable, configurable: true },
+    types: { value: statement ? statement.types : q.types, enumerable, configurable: true }
+  })
+}
+
+// The stack of the caller of `fn`, as postgres.js keeps it: a tagged template's is made once per call
+// site (its strings array) and holds only the caller's frame; with `debug` each query gets a whole one.
+const callSites = new WeakMap()
+function callSite(strings, fn, debug) {
+  if (debug) return stackOf(fn, Error.stackTraceLimit)
+  if (strings === undefined) return null
+  let stack = callSites.get(strings)
+  stack === undefined && callSites.set(strings, stack = stackOf(fn, 1))
+  return stack
+}
+function stackOf(fn, frames) {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = frames
+  const holder = {}
+  Error.captureStackTrace(holder, fn)
+  Error.stackTraceLimit = limit
+  return holder.stack
 }
 
 // err.parameters as postgres.js leaves them: it serializes the values when it binds, that is once every
@@ -124,6 +176,7 @@ class Cursor {
     this.more = undefined
     this.close = undefined
     this.release = null // gives its own connection back
+    this.pending = null // the callback form's last batch, until its fn has finished
   }
 }
 
@@ -257,4 +310,4 @@ function copyQuery(query) {
 // What a helper (sql(obj), sql('name')) does when awaited alone.
 function rejectUntagged() { throw notTaggedCallError() }
 
-module.exports = { Query, Result, rejectUntagged, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }
+module.exports = { Query, Result, rejectUntagged, callSite, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }

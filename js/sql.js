@@ -2,26 +2,60 @@
 // The `sql` function object: tagged template, helpers, unsafe, begin, reserve, end, options.
 
 const { build, buildUnsafe, serializeParams, helper, typed, json, array, Parameter } = require('./build.js')
-const { parserFor } = require('./types.js')
+const { parserFor, defaultSerializers } = require('./types.js')
 const { TypeTables, sqlOptions } = require('./options.js')
 const { normalizeTransform } = require('./transform.js')
-const { genericError, notSupportedError } = require('./errors.js')
+const { genericError, notSupportedError, PostgresError } = require('./errors.js')
 const { Client, Target, Result, nativeError, FRAME_BUFFER_BYTES, FLAG_TEXT } = require('./client.js')
-const { Query, FLAG_PREPARE, FLAG_SIMPLE } = require('./query.js')
+const { Query, callSite, FLAG_PREPARE, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./query.js')
 const { resolveRetry, withRetry } = require('./retry.js')
 const fs = require('fs')
+
+// Whether a serializers table (sql.options.serializers, which users may edit at any time) has a
+// function other than the defaults: a few keys, compared without allocating.
+function customSerializers(serializers) {
+  for (const oid in serializers) if (serializers[oid] !== defaultSerializers[oid]) return true
+  return false
+}
+
+// Whether a query's values can be serialized only once the server has typed its parameters: with a
+// custom serializer, any untyped value (the serializer applies by the server's type, as in
+// postgres.js); else an untyped array of an unprepared query (a prepared one is typed at its Parse,
+// and the native side then picks the array's form).
+function needsParameterTypes(q, flags, serializers) {
+  const custom = customSerializers(serializers)
+  if (!custom && flags & FLAG_PREPARE) return false
+  for (let i = 0; i < q.params.length; i++) {
+    const x = q.params[i]
+    if (x != null && !q.types[i] && (custom || Array.isArray(x))) return true
+  }
+  return false
+}
 
 // sql.CLOSE: returned from a cursor callback to stop early (one value for every sql instance).
 const CLOSE = Object.freeze({ close: true })
 
 // Options that live in JS only (functions, parsers) and are never sent to the native side.
-const JS_ONLY = new Set(['transform', 'types', 'onnotice', 'onparameter', 'debug', 'fetch_types', 'retry', 'logger', 'socket', 'publications', 'target_session_attrs', 'onclose', 'backoff', 'password', 'pass', 'connectionId', 'onReservedConnectionClose'])
+const JS_ONLY = new Set(['transform', 'types', 'onnotice', 'onparameter', 'debug', 'fetch_types', 'retry', 'logger', 'socket', 'publications', 'target_session_attrs', 'onclose', 'backoff', 'password', 'pass', 'connectionId', 'onReservedConnectionClose', 'no_prepare'])
 
-function nativeOptions(options) {
+// Options postgres.js reads as strings or numbers: an object given there is converted as postgres.js
+// converts it (toString / valueOf), once, when the sql is made.
+const STRING_OPTIONS = new Set(['host', 'hostname', 'hostaddr', 'user', 'username', 'database', 'db', 'region', 'profile', 'sslmode', 'sslnegotiation', 'sslrootcert'])
+const NUMBER_OPTIONS = new Set(['port', 'max', 'idle_timeout', 'connect_timeout', 'max_lifetime', 'tokenDurationSecs', 'keep_alive'])
+
+// The options the native side reads. A conversion that throws (a toString that throws) is not thrown
+// here: as in postgres.js, it rejects the queries (`failed` receives it) and no connection is made.
+function nativeOptions(options, failed) {
   const out = {}
   for (const [k, v] of Object.entries(options)) {
     if (JS_ONLY.has(k) || v === undefined || typeof v === 'function') continue
-    if (k === 'ssl' && v && typeof v === 'object') {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && (STRING_OPTIONS.has(k) || NUMBER_OPTIONS.has(k))) {
+      try {
+        out[k] = STRING_OPTIONS.has(k) ? String(v) : Number(v)
+      } catch (err) {
+        failed(err)
+      }
+    } else if (k === 'ssl' && v && typeof v === 'object') {
       const ca = v.ca === undefined ? undefined : [].concat(v.ca).map(x => Buffer.isBuffer(x) ? x.toString('utf8') : x)
       out.ssl = { rejectUnauthorized: v.rejectUnauthorized, ca }
     } else {
@@ -63,6 +97,8 @@ function closeCallback(fn, connectionId) {
 }
 
 function createSql(native, url, options) {
+  // postgres.js's deprecated spelling.
+  if (options.no_prepare !== undefined && options.prepare === undefined) options = { ...options, prepare: !options.no_prepare }
   // Validate JS-only options before any connection work.
   ;['onnotice', 'onparameter', 'onReservedConnectionClose'].forEach(n => checkFunction(options, n))
   const websocket = options.transport === 'websocket'
@@ -93,13 +129,14 @@ function createSql(native, url, options) {
 
   const provider = typeof options.customCredentialsProvider === 'function' ? credentialsProvider(options.customCredentialsProvider) : undefined
   let pool
+  let optionError = null
   const target = new Target()
   // Chunks of completion frames are copied into this buffer (see Client.decode).
   const frames = Buffer.allocUnsafeSlow(FRAME_BUFFER_BYTES)
   try {
     // onReservedConnectionClose(connectionId): a connection closed unexpectedly or failed its check.
     const onClose = options.onReservedConnectionClose ? closeCallback(options.onReservedConnectionClose, options.connectionId) : undefined
-    pool = new native.NativePool(url, nativeOptions(options), [...customOids], frames, framesCallback(target), provider, onClose)
+    pool = new native.NativePool(url, nativeOptions(options, err => { optionError = optionError || err }), [...customOids], frames, framesCallback(target), provider, onClose)
   } catch (err) {
     throw nativeError(err)
   }
@@ -111,13 +148,23 @@ function createSql(native, url, options) {
   // postgres.js's sql.options (shared with transactions and reserved connections).
   const publicOptions = sqlOptions(resolved, options, { types, transform, parameters, debug, onnotice: options.onnotice || (n => console.log(n)) }) // eslint-disable-line no-console
   const ctx = { transform, serializers: types.serializers }
-  const env = { client, pool, statementRetry, logger, retried: () => occRetries++ }
+  const env = { client, pool, statementRetry, logger, debug: !!debug, retried: () => occRetries++ }
+
+  // Parameter types the server inferred, by query text (see makeSql's `run`).
+  const inferred = new Map()
 
   function makeSql(conn, onError) {
+    // While a query on this reserved connection waits for its parameter types, later ones wait behind
+    // it, so that they still run in the order they were made.
+    let gate = null
     const run = query => {
       const q = query._state
       if (q.cancelled) return
+      if (optionError !== null) return query._reject(optionError)
+      if (gate !== null && !(q.flags & FLAG_DESCRIBE)) return void gate.then(() => run(query))
       try {
+        // postgres.js takes any value as unsafe's text and converts it when the query runs.
+        query.unsafe !== undefined && typeof query.unsafe !== 'string' && (query.unsafe = String(query.unsafe))
         query.unsafe !== undefined
           ? buildUnsafe(query.unsafe, query.args || [], ctx, q)
           : build(query.strings, query.args, ctx, q)
@@ -137,8 +184,26 @@ function createSql(native, url, options) {
       if (types.text) flags |= FLAG_TEXT
       if (flags & FLAG_SIMPLE && q.params.length) flags &= ~FLAG_SIMPLE
       q.flags = flags
+      // A custom serializer applies by the type the server gives a parameter (as in postgres.js): an
+      // untyped value then needs the statement's parameter types first, asked once per text.
+      if (!(flags & FLAG_DESCRIBE) && needsParameterTypes(q, flags, types.serializers)) {
+        const known = inferred.get(q.text)
+        if (known === undefined) {
+          const described = parameterTypes(q.text).then(() => { gate === described && (gate = null); run(query) }, err => { gate === described && (gate = null); query._reject(err) })
+          if (conn) gate = described
+          return
+        }
+        // The server's type is taken where it changes how the value is sent: a custom serializer of
+        // that type, or an array (literal, JSON or text by that type); else the value goes as before.
+        const serializers = types.serializers
+        q.types = q.types.map((type, i) => type || (known[i] && (Array.isArray(q.params[i]) || (serializers[known[i]] !== undefined && serializers[known[i]] !== defaultSerializers[known[i]])) ? known[i] : 0))
+      }
       q.values0 = q.params
-      q.params = serializeParams(q.values0, q.types, types.serializers)
+      try {
+        q.params = serializeParams(q.values0, q.types, types.serializers)
+      } catch (err) {
+        return query._reject(err)
+      }
       q.owner = owner
       q.conn = conn
       q.current = new Result()
@@ -146,8 +211,11 @@ function createSql(native, url, options) {
       if (cur !== null) {
         cur.more = () => pool.cursorNext(q.id)
         cur.close = () => pool.cursorClose(q.id)
+        // Each batch's callback runs after the previous one has finished; the query resolves after the last.
         cur.onBatch = cur.fn
-          ? rows => Promise.resolve().then(() => cur.fn(rows)).then(r => r === CLOSE ? cur.close() : cur.more(), err => { cur.close(); query._reject(err) })
+          ? rows => {
+            cur.pending = (cur.pending || Promise.resolve()).then(() => cur.fn(rows)).then(r => r === CLOSE ? cur.close() : cur.more(), err => { cur.close(); query._reject(err) })
+          }
           : rows => cur.push(rows)
         // A cursor holds its connection between batches: it gets one of its own.
         if (!conn) {
@@ -165,25 +233,43 @@ function createSql(native, url, options) {
     // What every query of this sql shares (its QueryState reads it instead of closing over it).
     const owner = { conn, onError, env }
 
+    // The server's parameter types of `text`, by a Describe on this connection (or the pool).
+    function parameterTypes(text) {
+      const describe = new Query(run, undefined, [], text, { prepare: true })
+      describe._state.flags |= FLAG_DESCRIBE
+      return describe.then(statement => {
+        inferred.size >= 1000 && inferred.clear()
+        inferred.set(text, statement.types)
+      })
+    }
+
     function sql(strings, ...args) {
-      if (Array.isArray(strings) && Array.isArray(strings.raw))
-        return new Query(run, strings, args)
+      if (Array.isArray(strings) && Array.isArray(strings.raw)) {
+        const query = new Query(run, strings, args)
+        query._state.origin = callSite(strings, sql, debug)
+        return query
+      }
       return helper(strings, ...args)
     }
 
     Object.assign(sql, {
-      unsafe: (text, args = [], opts = {}) => {
-        if (typeof text !== 'string') throw new TypeError('sql.unsafe: the query text must be a string')
+      unsafe: function unsafe(text, args = [], opts = {}) {
         // postgres.js: a non-array second argument is the options.
         if (args && !Array.isArray(args) && typeof args === 'object') { opts = args; args = [] }
         if (!Array.isArray(args)) throw new TypeError('sql.unsafe: args must be an array')
-        return new Query(run, undefined, args, text, opts)
+        const query = new Query(run, undefined, args, text === undefined ? '' : text, opts)
+        query._state.origin = callSite(undefined, unsafe, debug)
+        return query
       },
-      file: (path, args = [], opts = {}) => {
-        if (typeof path !== 'string') throw new TypeError('sql.file: path must be a string')
+      // As postgres.js: `path` is anything fs.readFile takes (a string, a file: URL, a Buffer); a read
+      // error (ENOENT, ...) rejects the query.
+      file: function file(path, args = [], opts = {}) {
+        if (args && !Array.isArray(args) && typeof args === 'object') { opts = args; args = [] }
+        if (!Array.isArray(args)) throw new TypeError('sql.file: args must be an array')
         const query = new Query(q => {
           fs.promises.readFile(path, 'utf8').then(text => { q.unsafe = text; run(q) }, err => q._reject(err))
         }, undefined, args, '', opts)
+        query._state.origin = callSite(undefined, file, debug)
         return query
       },
       typed: Object.assign((v, oid) => typed(v, oid), types.helpers),
@@ -222,7 +308,7 @@ function createSql(native, url, options) {
 
   async function transaction(mode, fn) {
     const conn = await reserveConnection()
-    let failed = null
+    let failed = null, committing = false
     const tx = makeSql(conn, err => { failed = failed || err })
     tx.savepoint = () => Promise.reject(notSupportedError('SAVEPOINT'))
     tx.prepare = () => Promise.reject(notSupportedError('PREPARE TRANSACTION'))
@@ -233,20 +319,30 @@ function createSql(native, url, options) {
       result = await (Array.isArray(result) ? Promise.all(result) : result)
       if (Array.isArray(result) && !(result instanceof Result)) result = await Promise.all(result)
       if (failed) throw failed
+      committing = true
       await tx.unsafe('commit')
       return result
     } catch (err) {
-      await tx.unsafe('rollback').catch(() => {})
-      throw failed || err
+      // As postgres.js: a failed COMMIT has ended the transaction (no ROLLBACK follows); a ROLLBACK that
+      // fails (the connection is gone) rejects with its own error; else the callback's error, unless
+      // that only says the transaction had already failed (25P02): then the query error that failed
+      // it, which the callback may have caught.
+      committing || await tx.unsafe('rollback')
+      throw err instanceof PostgresError && err.code === '25P02' && failed || err
     } finally {
       pool.release(conn)
     }
   }
 
+  // Reservations and queries are served in the order they were made (a transaction begun before a
+  // query gets the connection first, as in postgres.js): the native pool queues the reservation during
+  // this call.
   async function reserveConnection() {
+    if (optionError !== null) throw optionError
     if (client.ended) throw require('./errors.js').connectionError('CONNECTION_ENDED', '', client.address)
+    client.flush() // queries made before this reservation go first
     try {
-      return await pool.reserve()
+      return await pool.reserveInOrder()
     } catch (err) {
       throw nativeError(err, client.address)
     }
@@ -261,9 +357,14 @@ function createSql(native, url, options) {
   }
 
   sql.end = async function end({ timeout = null } = {}) {
+    // Queries already executed (awaited or .execute()d) start on the next microtask: they run before
+    // the end, as in postgres.js; anything made later rejects with CONNECTION_ENDED.
+    await null
     client.ended = true
     client.flush()
-    await pool.end(timeout === null || timeout === undefined ? undefined : Number(timeout))
+    const graceful = timeout === null || timeout === undefined
+    await pool.end(graceful ? undefined : Number(timeout))
+    client.closed = true
     // Completions that arrived while ending are delivered; anything else was destroyed.
     client.onFrames(pool.pollNow())
     client.rejectAll(timeout === null || timeout === undefined ? 'CONNECTION_ENDED' : 'CONNECTION_DESTROYED')

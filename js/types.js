@@ -75,12 +75,14 @@ function serialize(x) {
 // PostgreSQL array literal; every element quoted, like postgres.js's arraySerializer.
 function arrayLiteral(xs, serializer = serialize) {
   return '{' + xs.map(x => {
-    x instanceof Parameter && (x = x.value)
+    // A typed element (sql.types.point([1, 2])) is one value, whatever its JS shape.
+    const typedValue = x instanceof Parameter
+    typedValue && (x = x.value)
     if (x === undefined)
       throw genericError('UNDEFINED_VALUE', 'Undefined values are not allowed')
     if (x === null)
       return 'null'
-    if (Array.isArray(x))
+    if (Array.isArray(x) && !typedValue)
       return arrayLiteral(x, serializer)
     const text = serializer(x)
     const s = text instanceof Uint8Array ? '\\x' + asBuffer(text).toString('hex') : '' + text // bytes as bytea hex

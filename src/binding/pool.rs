@@ -5,10 +5,10 @@ use super::config::{resolve, view, ResolvedOptions};
 use super::credentials::{JsProvider, ProviderFn};
 use super::to_napi;
 use crate::core::credentials::{static_credentials, CredentialCache, Source};
-use crate::core::pool::{Pool, PoolOptions};
+use crate::core::pool::{Pool, PoolOptions, Reservation};
 use crate::core::wire::{parse_batch, FrameWriter};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use napi::bindgen_prelude::{Buffer, Either, FnArgs, Function, Promise, ToNapiValue, TypeName, Unknown};
+use napi::bindgen_prelude::{Buffer, Either, FnArgs, Function, Promise, PromiseRaw, ToNapiValue, TypeName, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
 use napi_derive::napi;
@@ -279,6 +279,17 @@ impl NativePool {
     #[napi]
     pub async fn reserve(&self) -> napi::Result<u32> {
         self.pool.reserve().await.map_err(to_napi)
+    }
+
+    /// Reserves a connection, taking its place in the pool's order at the call (see
+    /// `Pool::reserve_start`): resolves to the connection's id.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn reserve_in_order<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, u32>> {
+        let started = napi::bindgen_prelude::within_runtime_if_available(|| self.pool.reserve_start());
+        match started.map_err(to_napi)? {
+            Reservation::Granted(id) => env.spawn_future(async move { Ok(id) }),
+            Reservation::Queued(rx) => env.spawn_future(async move { Pool::reserve_wait(rx).await.map_err(to_napi) }),
+        }
     }
 
     /// `query.cancel()` of submitted query `id`: resolves once a CancelRequest was sent (or at once

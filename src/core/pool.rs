@@ -18,7 +18,7 @@ use crate::core::token::TokenSigner;
 use crate::core::close_wait::CLOSE_WAIT;
 use crate::core::transport::{self, NoticeHandler};
 use crate::core::values::{encode, encoding_for, Encoding};
-use crate::core::wire::{ColumnMeta, FrameWriter, Job, Param, FLAG_COPY, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
+use crate::core::wire::{ColumnMeta, FrameWriter, Job, Param, FLAG_COPY, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_FRESH, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use std::collections::{HashMap, VecDeque};
@@ -306,6 +306,12 @@ struct Conn {
     copying: Arc<AtomicU32>,
 }
 
+/// What `Pool::reserve_start` got: a connection now, or a place in the queue of reservations.
+pub enum Reservation {
+    Granted(u32),
+    Queued(oneshot::Receiver<Result<u32>>),
+}
+
 #[derive(Default)]
 struct State {
     conns: Vec<Arc<Conn>>,
@@ -400,25 +406,37 @@ impl Pool {
 
     /// Takes a connection out of the pool for exclusive use (transactions, `sql.reserve()`).
     pub async fn reserve(&self) -> Result<u32> {
-        let rx = {
-            let mut st = lock(&self.inner.state);
-            if st.ended {
-                return Err(Error::connection("CONNECTION_ENDED", "the pool has been ended"));
-            }
-            let idle = st.conns.iter().find(|c| c.inflight.load(Ordering::SeqCst) == 0 && !c.reserved.load(Ordering::SeqCst) && !c.retiring.load(Ordering::SeqCst)).cloned();
-            if let Some(c) = idle {
-                c.reserved.store(true, Ordering::SeqCst);
-                return Ok(c.id);
-            }
-            if st.conns.len() < self.inner.cfg.max {
-                let c = open_conn(&self.inner, &mut st);
-                c.reserved.store(true, Ordering::SeqCst);
-                return Ok(c.id);
-            }
-            let (tx, rx) = oneshot::channel();
-            st.reserve_waiters.push_back(tx);
-            rx
-        };
+        match self.reserve_start()? {
+            Reservation::Granted(id) => Ok(id),
+            Reservation::Queued(rx) => Self::reserve_wait(rx).await,
+        }
+    }
+
+    /// The synchronous half of `reserve`: takes an idle (or new) connection now, or joins the queue
+    /// of reservations now, so that reservations and queries are served in the order they were made
+    /// (a transaction begun before a query gets the connection first, as in postgres.js).
+    pub fn reserve_start(&self) -> Result<Reservation> {
+        let mut st = lock(&self.inner.state);
+        if st.ended {
+            return Err(Error::connection("CONNECTION_ENDED", "the pool has been ended"));
+        }
+        let idle = st.conns.iter().find(|c| c.inflight.load(Ordering::SeqCst) == 0 && !c.reserved.load(Ordering::SeqCst) && !c.retiring.load(Ordering::SeqCst)).cloned();
+        if let Some(c) = idle {
+            c.reserved.store(true, Ordering::SeqCst);
+            return Ok(Reservation::Granted(c.id));
+        }
+        if st.conns.len() < self.inner.cfg.max {
+            let c = open_conn(&self.inner, &mut st);
+            c.reserved.store(true, Ordering::SeqCst);
+            return Ok(Reservation::Granted(c.id));
+        }
+        let (tx, rx) = oneshot::channel();
+        st.reserve_waiters.push_back(tx);
+        Ok(Reservation::Queued(rx))
+    }
+
+    /// The waiting half of `reserve` for a queued reservation.
+    pub async fn reserve_wait(rx: oneshot::Receiver<Result<u32>>) -> Result<u32> {
         rx.await.unwrap_or_else(|_| Err(Error::connection("CONNECTION_ENDED", "the pool has been ended")))
     }
 
@@ -450,6 +468,9 @@ impl Pool {
             on_available(&self.inner, &mut st, &c);
             c.wake.notify_one();
         }
+        drop(st);
+        // A graceful end() waits for reserved connections to come back.
+        self.inner.idle.notify_waiters();
     }
 
     /// `sql.close({ timeout })`: closes the connections open now (each once its work is done and it
@@ -486,35 +507,45 @@ impl Pool {
         }
     }
 
-    /// Stops taking queries, waits up to `timeout` for running ones, then closes every connection
+    /// Stops taking queries, waits up to `timeout` for the ones already taken (running, and queued for
+    /// a busy connection, as postgres.js's end() lets them finish), then closes every connection
     /// (queries still running then fail with CONNECTION_DESTROYED).
     pub async fn end(&self, timeout: Option<Duration>) {
-        {
-            let mut st = lock(&self.inner.state);
-            st.ended = true;
-            for w in st.reserve_waiters.drain(..) {
-                let _ = w.send(Err(Error::connection("CONNECTION_ENDED", "the pool has been ended")));
-            }
-            let waiting: Vec<Job> = st.waiting.drain(..).collect();
-            drop(st);
-            for j in waiting {
-                fail(&self.inner.sink, j.id, &Error::connection("CONNECTION_ENDED", "write CONNECTION_ENDED"));
-            }
-        }
+        lock(&self.inner.state).ended = true;
+        // Queued jobs and reservations (transactions waiting for a connection) are served as
+        // connections free up (`on_available`); reserved connections finish their transactions; with
+        // no connection left, nothing queued can run.
         let all_idle = async {
             loop {
                 let notified = self.inner.idle.notified();
-                if lock(&self.inner.state).conns.iter().all(|c| c.inflight.load(Ordering::SeqCst) == 0) {
-                    return;
+                {
+                    let st = lock(&self.inner.state);
+                    let busy = st.conns.iter().any(|c| c.inflight.load(Ordering::SeqCst) > 0 || c.reserved.load(Ordering::SeqCst));
+                    let queued = !st.waiting.is_empty() || !st.reserve_waiters.is_empty();
+                    if !busy && !queued {
+                        return;
+                    }
                 }
                 notified.await;
             }
         };
-        match timeout {
-            Some(t) => {
-                let _ = tokio::time::timeout(t, all_idle).await;
+        let in_time = match timeout {
+            Some(t) => tokio::time::timeout(t, all_idle).await.is_ok(),
+            None => {
+                all_idle.await;
+                true
             }
-            None => all_idle.await,
+        };
+        let (waiting, reservations): (Vec<Job>, Vec<_>) = {
+            let mut st = lock(&self.inner.state);
+            (st.waiting.drain(..).collect(), st.reserve_waiters.drain(..).collect())
+        };
+        let code = if in_time { "CONNECTION_ENDED" } else { "CONNECTION_DESTROYED" };
+        for w in reservations {
+            let _ = w.send(Err(Error::connection(code, "the pool has been ended")));
+        }
+        for j in waiting {
+            fail(&self.inner.sink, j.id, &Error::connection(code, format!("write {code}")));
         }
         let _ = self.inner.destroy.send(true);
         let conns: Vec<Arc<Conn>> = lock(&self.inner.state).conns.drain(..).collect();
@@ -553,9 +584,16 @@ fn fail(sink: &Sink, id: u32, e: &Error) {
 }
 
 fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Job) {
-    if st.ended {
+    // After end() the pool takes no new work; a reserved connection still answers for itself while
+    // it is open (a transaction finishing during a graceful end, as in postgres.js).
+    if st.ended && job.conn == 0 {
         return fail(&inner.sink, job.id, &Error::connection("CONNECTION_ENDED", "write CONNECTION_ENDED"));
     }
+    place(inner, st, job)
+}
+
+/// Gives a job taken before any end() to its connection, an idle one, a new one, or the queue.
+fn place(inner: &Arc<Inner>, st: &mut State, job: Job) {
     if job.conn != 0 {
         match st.conns.iter().find(|c| c.id == job.conn && c.reserved.load(Ordering::SeqCst)) {
             Some(c) => send(c, job),
@@ -639,13 +677,22 @@ fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiv
             // The connection could not be opened: its queries fail with that error (postgres.js does the same).
             Some(e) => fail(&inner.sink, job.id, e),
             None if job.conn != 0 => fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection was closed")),
-            None => dispatch(inner, &mut st, job),
+            None => place(inner, &mut st, job),
         }
     }
-    // A slot is free: queued jobs may now open a new connection.
-    while st.conns.len() < inner.cfg.max && !st.waiting.is_empty() && !st.ended {
+    // A slot is free: queued reservations, then queued jobs, may now open a new connection (also
+    // during a graceful end, which serves what was queued before it).
+    while st.conns.len() < inner.cfg.max {
+        let Some(w) = st.reserve_waiters.pop_front() else { break };
+        let c = open_conn(inner, &mut st);
+        c.reserved.store(true, Ordering::SeqCst);
+        if w.send(Ok(c.id)).is_err() {
+            c.reserved.store(false, Ordering::SeqCst);
+        }
+    }
+    while st.conns.len() < inner.cfg.max && !st.waiting.is_empty() {
         if let Some(job) = st.waiting.pop_front() {
-            dispatch(inner, &mut st, job);
+            place(inner, &mut st, job);
         }
     }
     drop(st);
@@ -655,7 +702,7 @@ fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiv
 async fn open(inner: &Inner) -> Result<transport::Session> {
     let cfg = &inner.cfg;
     let deadline = tokio::time::Instant::now() + cfg.connect_timeout;
-    let timeout_error = || Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{} (connect_timeout {}s)", cfg.host, cfg.port, cfg.connect_timeout.as_secs_f64()));
+    let timeout_error = || Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{}", cfg.host, cfg.port));
     let mut attempt = 0u32;
     let mut refreshed = false;
     loop {
@@ -1087,7 +1134,8 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
     }
     let stmt = if job.has(FLAG_PREPARE) || job.has(FLAG_DESCRIBE) {
         let same_types = |oids: &[u32]| oids.len() == job.params.len() && oids.iter().zip(&job.params).all(|(o, p)| *o == p.oid);
-        let cached = s.cache.get(job.sql.as_str()).and_then(|v| v.iter().find(|(o, _)| same_types(o))).map(|(_, p)| p.clone());
+        // describe() always asks the server (a table dropped and made again has new column metadata).
+        let cached = if job.has(FLAG_DESCRIBE) || job.has(FLAG_FRESH) { None } else { s.cache.get(job.sql.as_str()).and_then(|v| v.iter().find(|(o, _)| same_types(o))).map(|(_, p)| p.clone()) };
         match cached {
             Some(st) => Some(st),
             None => {
@@ -1112,7 +1160,9 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
                             s.cache.clear();
                         }
                         let prepared = Arc::new(Prepared::new(st, &job.sql, &inner.opts.text_oids));
-                        s.cache.entry(job.sql.clone()).or_default().push((oids, prepared.clone()));
+                        let same = s.cache.entry(job.sql.clone()).or_default();
+                        same.retain(|(o, _)| *o != oids);
+                        same.push((oids, prepared.clone()));
                         Some(prepared)
                     }
                     Err(e) => {
@@ -1366,6 +1416,8 @@ fn column_meta(cols: &[tokio_postgres::Column], text: bool, text_oids: &[u32]) -
 /// in their usual encodings), parameter types and the command tag.
 struct Prepared {
     statement: Statement,
+    /// The server-side name (`result.statement.name`, as in pg_prepared_statements).
+    name: String,
     meta: Vec<ColumnMeta>,
     param_oids: Vec<u32>,
     command: (String, bool),
@@ -1375,8 +1427,17 @@ impl Prepared {
     fn new(statement: Statement, sql: &str, text_oids: &[u32]) -> Self {
         let meta = column_meta(statement.columns(), false, text_oids);
         let param_oids = statement.params().iter().map(Type::oid).collect();
-        Prepared { statement, meta, param_oids, command: command_of(sql) }
+        let name = statement_name(&statement);
+        Prepared { statement, name, meta, param_oids, command: command_of(sql) }
     }
+}
+
+/// A prepared statement's server-side name. tokio-postgres keeps `Statement::name` crate-private and
+/// shows it only in its `Debug` form (`Statement { name: "s12", .. }`); names are `s<n>`, so they need
+/// no unescaping. Empty if that form ever changes (then `statement.name` is just blank).
+fn statement_name(statement: &Statement) -> String {
+    let debug = format!("{statement:?}");
+    debug.split_once("name: \"").and_then(|(_, rest)| rest.split_once('"')).map_or_else(String::new, |(name, _)| name.to_string())
 }
 
 /// The command tag of a query: cached with its prepared statement, else derived from the text.
@@ -1394,7 +1455,7 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
     if job.has(FLAG_DESCRIBE) {
         let p = prepared.as_ref().ok_or_else(|| Error::Other("describe needs a prepared statement".into()))?;
         let meta = column_meta(p.statement.columns(), text, text_oids);
-        w.columns(&meta, &p.param_oids);
+        w.columns(&meta, &p.param_oids, &p.name);
         w.done(None, true, &p.command.0);
         return Ok(());
     }
@@ -1411,7 +1472,7 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
     // A prepared statement's columns go first, also when Bind fails (PostgreSQL plans at Bind, so a
     // constant like 1/0 fails there): the parameter types then reach err.parameters.
     if let (Some(m), Some(p)) = (meta, &prepared) {
-        w.columns(m, &p.param_oids);
+        w.columns(m, &p.param_oids, &p.name);
     }
     let stream = match &prepared {
         Some(p) => client.query_raw(&p.statement, as_sql()).await?,
@@ -1450,7 +1511,7 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
         }
         if meta.is_none() {
             let m = column_meta(row.columns(), text, text_oids);
-            w.columns(&m, param_oids);
+            w.columns(&m, param_oids, prepared.as_ref().map_or("", |p| p.name.as_str()));
             owned_meta = Some(m);
             meta = owned_meta.as_deref();
         }
@@ -1543,7 +1604,7 @@ async fn run_simple(client: &Client, sink: &Sink, conn: &Conn, job: Job, key: (i
                         .collect()
                 }
             };
-            w.columns(&meta, &[]);
+            w.columns(&meta, &[], "");
             for row in &r.rows {
                 w.row();
                 for v in row {

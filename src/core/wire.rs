@@ -26,6 +26,8 @@ pub const FLAG_DESCRIBE: u8 = 8;
 pub const FLAG_CURSOR: u8 = 16;
 /// `COPY ... FROM STDIN` / `TO STDOUT` moving data through a Node stream (see `core::copy`).
 pub const FLAG_COPY: u8 = 32;
+/// Prepare the statement afresh, replacing the cached one (the server said its plan went stale).
+pub const FLAG_FRESH: u8 = 64;
 
 pub const KIND_COLUMNS: u8 = 1;
 pub const KIND_ROWS: u8 = 2;
@@ -239,7 +241,8 @@ impl FrameWriter {
         self.buf.extend_from_slice(s.as_bytes());
     }
 
-    pub fn columns(&mut self, cols: &[ColumnMeta], params: &[u32]) {
+    /// The columns, the parameter types and the prepared statement's name ('' when unnamed).
+    pub fn columns(&mut self, cols: &[ColumnMeta], params: &[u32], statement: &str) {
         let at = self.begin(KIND_COLUMNS);
         self.buf.extend_from_slice(&(cols.len() as u16).to_le_bytes());
         for (name, ty, table, number, enc) in cols {
@@ -253,6 +256,7 @@ impl FrameWriter {
         for p in params {
             self.buf.extend_from_slice(&p.to_le_bytes());
         }
+        self.str(statement);
         self.end(at);
         self.columns_end = Some(self.buf.len());
     }
@@ -478,14 +482,14 @@ mod tests {
     fn an_error_drops_the_rows_and_keeps_the_columns() {
         let cols: Vec<ColumnMeta> = vec![("x".into(), 23, 0, 0, 1)];
         let mut w = FrameWriter::new(5);
-        w.columns(&cols, &[23, 1184]);
+        w.columns(&cols, &[23, 1184], "s1");
         w.row();
         w.null();
         w.error(&Error::Other("boom".into()));
         assert_eq!(kinds(&w.take()), vec![KIND_COLUMNS, KIND_ERROR]);
         // Columns already handed over are not repeated; rows after them are dropped.
         let mut w = FrameWriter::new(6);
-        w.columns(&cols, &[]);
+        w.columns(&cols, &[], "");
         assert_eq!(kinds(&w.take()), vec![KIND_COLUMNS]);
         w.row();
         w.null();
