@@ -4,6 +4,7 @@
 // counts are printed in the plain 'N passed, N failed, N skipped' form at the end.
 import util from 'node:util'
 import { exclusionsFor } from './exclusions.mjs'
+import { exec } from './bootstrap.mjs'
 
 const transport = process.env.ADP_UPSTREAM_TRANSPORT === 'websocket' ? 'websocket' : 'tcp'
 const excluded = exclusionsFor(transport)
@@ -48,7 +49,17 @@ async function runOne(test) {
   }
 }
 
+// The suite's tests drop what they create only when they pass (upstream stops at the first failure). So
+// that one failure does not fail every later test that creates the same table, whatever a failed test
+// left in the database is dropped before the next one runs (and before the first, for a second run).
+const DROP_LEFTOVERS = `do $$ declare r record; begin
+  for r in select tablename from pg_tables where schemaname = 'public' loop execute 'drop table if exists public.' || quote_ident(r.tablename) || ' cascade'; end loop;
+  for r in select pubname from pg_publication loop execute 'drop publication ' || quote_ident(r.pubname); end loop;
+end $$`
+const dropLeftovers = () => exec('psql', ['-c', DROP_LEFTOVERS])
+
 async function runAll() {
+  dropLeftovers()
   const names = new Set(tests.map(x => x.name))
   const stale = [...excluded.keys()].filter(n => !names.has(n))
   let passed = 0, failed = 0, skipped = 0
@@ -64,6 +75,7 @@ async function runAll() {
     await new Promise(r => setImmediate(r))
     current = null
     if (test.failure) {
+      dropLeftovers()
       failed++
       console.log(`not ok - ${test.name} (${Date.now() - started} ms)\n  ${util.inspect(test.failure).split('\n').slice(0, 8).join('\n  ')}`)
     } else {
