@@ -700,6 +700,43 @@ declare namespace auroraDSQLPostgres {
     cursor(cb: (row: [NonNullable<TRow[number]>]) => void): Promise<ExecutionResult<TRow[number]>>
     /** Calls `cb` with batches of `rows` rows; return `sql.CLOSE` to stop early. */
     cursor(rows: number, cb: (rows: NonNullable<TRow[number]>[]) => void): Promise<ExecutionResult<TRow[number]>>
+    /** ``sql`copy t to stdout`.readable()``: the data as a Node `stream.Readable` (one chunk per row). */
+    readable(): Promise<CopyReadable>
+    /** ``sql`copy t from stdin`.writable()``: a Node `stream.Writable` that takes the data. */
+    writable(): Promise<CopyWritable>
+  }
+
+  /**
+   * The Node `stream.Readable` a COPY TO gives, declared by the part of its surface most code uses (so that
+   * these declarations need no @types/node); cast it to `Readable` from 'node:stream' for the rest.
+   */
+  interface CopyReadable extends AsyncIterable<NodeBuffer> {
+    readonly readable: boolean
+    on(event: 'data', listener: (chunk: NodeBuffer) => void): this
+    on(event: 'end' | 'close', listener: () => void): this
+    on(event: 'error', listener: (error: Error) => void): this
+    on(event: string | symbol, listener: (...args: any[]) => void): this
+    once(event: string | symbol, listener: (...args: any[]) => void): this
+    pipe<T>(destination: T, options?: { end?: boolean | undefined } | undefined): T
+    read(size?: number | undefined): NodeBuffer | null
+    pause(): this
+    resume(): this
+    destroy(error?: Error | undefined): this
+  }
+
+  /** The Node `stream.Writable` a COPY FROM gives (see {@link CopyReadable} on its declaration). */
+  interface CopyWritable {
+    readonly writable: boolean
+    write(chunk: string | Uint8Array, callback?: ((error?: Error | null) => void) | undefined): boolean
+    write(chunk: string | Uint8Array, encoding: string, callback?: ((error?: Error | null) => void) | undefined): boolean
+    end(callback?: (() => void) | undefined): this
+    end(chunk: string | Uint8Array, callback?: (() => void) | undefined): this
+    end(chunk: string | Uint8Array, encoding: string, callback?: (() => void) | undefined): this
+    on(event: 'finish' | 'close' | 'drain', listener: () => void): this
+    on(event: 'error', listener: (error: Error) => void): this
+    on(event: string | symbol, listener: (...args: any[]) => void): this
+    once(event: string | symbol, listener: (...args: any[]) => void): this
+    destroy(error?: Error | undefined): this
   }
 
   interface PendingDescribeQuery extends Promise<Statement> {}

@@ -252,6 +252,15 @@ async function queries() {
   })
   expectType<number>(done.count)
 
+  // COPY through Node streams: pipe a file in, read rows out (Buffers with @types/node).
+  const fileStream: { pipe<T>(destination: T): T } = { pipe: d => d }
+  const writable = await sql`copy users from stdin`.writable()
+  fileStream.pipe(writable)
+  await new Promise<void>(resolve => writable.on('finish', resolve))
+  const readable = await sql`copy users to stdout`.readable()
+  readable.on('data', chunk => expectType<Buffer>(chunk))
+  for await (const chunk of readable) expectType<Buffer>(chunk)
+
   // unsafe and file.
   const dynamic = await sql.unsafe('select * from users where id = $1', [1], { prepare: true })
   void dynamic[0]
