@@ -356,6 +356,8 @@ struct Inner {
     any_cancelled: AtomicBool,
     /// Running COPYs (see `core::copy`).
     copies: Arc<copy::Registry>,
+    /// The back-off between connection attempts after failures (see [`ConnectGate`]).
+    gate: ConnectGate,
 }
 
 #[derive(Clone)]
@@ -370,7 +372,7 @@ impl Pool {
         let (destroy, _) = tokio::sync::watch::channel(false);
         let sink = Arc::new(Sink::default());
         sink.signal_later();
-        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink, state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()), cancelled: Mutex::default(), any_cancelled: AtomicBool::new(false), copies: Arc::default() }) })
+        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink, state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()), cancelled: Mutex::default(), any_cancelled: AtomicBool::new(false), copies: Arc::default(), gate: ConnectGate::default() }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -672,10 +674,14 @@ fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiv
         c.inflight.fetch_sub(1, Ordering::SeqCst);
         pending.push(job);
     }
-    for job in pending {
+    for (i, job) in pending.into_iter().enumerate() {
         match err {
-            // The connection could not be opened: its queries fail with that error (postgres.js does the same).
-            Some(e) => fail(&inner.sink, job.id, e),
+            // The connection could not be opened. As in postgres.js, the query it was opened for
+            // fails with that error (the first one sent to it; every query of a reserved connection),
+            // and the queries queued behind it wait for a connection of their own, whose attempt
+            // comes after the pool's back-off (see `ConnectGate`).
+            Some(e) if i == 0 || job.conn != 0 => fail(&inner.sink, job.id, e),
+            Some(_) => place(inner, &mut st, job),
             None if job.conn != 0 => fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection was closed")),
             None => place(inner, &mut st, job),
         }
@@ -699,45 +705,130 @@ fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiv
     inner.idle.notify_waiters();
 }
 
+/// Opens a session. Every attempt waits for its turn at the pool's [`ConnectGate`] and reports its
+/// outcome there. `connect_timeout` counts from the first attempt (postgres.js starts its timer after
+/// the reconnect delay too).
 async fn open(inner: &Inner) -> Result<transport::Session> {
     let cfg = &inner.cfg;
-    let deadline = tokio::time::Instant::now() + cfg.connect_timeout;
     let timeout_error = || Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{}", cfg.host, cfg.port));
-    let mut attempt = 0u32;
     let mut refreshed = false;
+    inner.gate.turn().await;
+    let deadline = tokio::time::Instant::now() + cfg.connect_timeout;
     loop {
         let once = async {
             let creds = inner.creds.get().await?;
             let token = inner.signer.token(creds, cfg.is_admin()).await?;
             transport::connect(cfg, &token, &inner.connector, inner.opts.on_notice.clone()).await
         };
-        match tokio::time::timeout_at(deadline, once).await {
-            Err(_) => return Err(timeout_error()),
-            Ok(Ok(session)) => return Ok(session),
-            // DSQL refuses connections over its rate (53400) or count (53300) limit: back off and
-            // try again while connect_timeout allows, instead of failing the queries waiting.
-            Ok(Err(e)) if matches!(e.sqlstate(), Some("53300") | Some("53400")) => {
-                attempt += 1;
-                let delay = backoff_delay(attempt);
-                if tokio::time::Instant::now() + delay >= deadline {
-                    return Err(e);
-                }
-                tokio::time::sleep(delay).await;
+        let e = match tokio::time::timeout_at(deadline, once).await {
+            Err(_) => {
+                inner.gate.failed();
+                return Err(timeout_error());
             }
+            Ok(Ok(session)) => {
+                inner.gate.succeeded();
+                return Ok(session);
+            }
+            Ok(Err(e)) => e,
+        };
+        inner.gate.failed();
+        let again = match e.sqlstate() {
+            // DSQL refuses connections over its rate (53400) or count (53300) limit: try again
+            // while connect_timeout allows, instead of failing the queries waiting.
+            Some("53300") | Some("53400") => true,
             // Rejected token: the cached credentials may have been rotated or revoked. Resolve
             // them again once (a JS provider or the default chain returns the new ones).
-            Ok(Err(e)) if !refreshed && matches!(e.sqlstate(), Some("28000") | Some("28P01")) => {
+            Some("28000") | Some("28P01") if !refreshed => {
                 refreshed = true;
                 inner.creds.invalidate().await;
+                true
             }
-            Ok(Err(e)) => return Err(e),
+            _ => false,
+        };
+        if !again || tokio::time::timeout_at(deadline, inner.gate.turn()).await.is_err() {
+            return Err(e);
         }
     }
 }
 
-/// Exponential backoff with full jitter: up to 20 ms × 2^attempt, capped at 2 s.
-fn backoff_delay(attempt: u32) -> Duration {
-    let cap = Duration::from_millis(20).saturating_mul(1 << attempt.min(7)).min(Duration::from_secs(2));
+/// The first back-off after a failed connection attempt; it doubles with each failure in a row up
+/// to [`CONNECT_BACKOFF_CAP`], and each delay is jittered to between half and all of that.
+const CONNECT_BACKOFF_BASE: Duration = Duration::from_millis(20);
+/// At most this long between two attempts while the server stays unreachable: a pool makes 2 to 4
+/// attempts per second then (each a TCP and TLS handshake and a token check for the server), and
+/// its first attempt after the server is back comes within this long.
+const CONNECT_BACKOFF_CAP: Duration = Duration::from_millis(500);
+
+/// The pool's back-off between connection attempts. One failure streak is shared by all of the
+/// pool's attempts (every kind of failure counts: refused, reset, timeout, TLS, credentials, an
+/// error from the server such as 08xxx, 28xxx, 57P0x, 53300/53400), and one success ends it. While
+/// a streak lasts, attempts start one at a time, each at least a back-off delay after the previous
+/// one, so a pool whose server is down makes a few attempts per second however many queries and
+/// connections wait; without a streak, attempts start at once.
+#[derive(Default)]
+struct ConnectGate {
+    state: Mutex<GateState>,
+    /// Wakes the attempts waiting for their turn when one succeeded.
+    recovered: Notify,
+}
+
+#[derive(Default)]
+struct GateState {
+    /// Failed attempts since the last success.
+    streak: u32,
+    /// The earliest start of the next attempt while the streak lasts.
+    next: Option<tokio::time::Instant>,
+}
+
+impl ConnectGate {
+    /// Waits for this attempt's turn.
+    async fn turn(&self) {
+        loop {
+            let recovered = self.recovered.notified();
+            let at = {
+                let mut g = lock(&self.state);
+                let now = tokio::time::Instant::now();
+                match g.next {
+                    _ if g.streak == 0 => return,
+                    Some(t) if t > now => t,
+                    _ => {
+                        // This attempt starts now; the next one waits a delay after it even if this
+                        // one takes long to fail.
+                        g.next = Some(now + backoff_delay(g.streak));
+                        return;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = recovered => {}
+            }
+        }
+    }
+
+    fn failed(&self) {
+        let mut g = lock(&self.state);
+        g.streak = g.streak.saturating_add(1);
+        let at = tokio::time::Instant::now() + backoff_delay(g.streak);
+        g.next = Some(g.next.map_or(at, |t| t.max(at)));
+    }
+
+    fn succeeded(&self) {
+        let mut g = lock(&self.state);
+        if g.streak != 0 {
+            g.streak = 0;
+            g.next = None;
+            drop(g);
+            self.recovered.notify_waiters();
+        }
+    }
+}
+
+/// The back-off after `streak` failures in a row: [`CONNECT_BACKOFF_BASE`] × 2^(streak-1), at most
+/// [`CONNECT_BACKOFF_CAP`], times a random factor between 0.5 and 1 (attempts of several pools
+/// that failed together do not stay in step).
+fn backoff_delay(streak: u32) -> Duration {
+    let cap = CONNECT_BACKOFF_BASE.saturating_mul(1 << streak.saturating_sub(1).min(10)).min(CONNECT_BACKOFF_CAP);
     cap.mul_f64(0.5 + rand::random::<f64>() / 2.0)
 }
 
@@ -1870,6 +1961,40 @@ mod tests {
         drop(tx);
         let t0 = std::time::Instant::now();
         assert!(s.spin(&mut rx).is_none() && t0.elapsed() < SPIN_FOR, "a closed channel ends the spin at once");
+    }
+
+    #[tokio::test]
+    async fn connect_gate_spaces_attempts_while_they_fail_and_a_success_releases_them() {
+        use super::{ConnectGate, CONNECT_BACKOFF_CAP};
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+        let gate = Arc::new(ConnectGate::default());
+        let t0 = Instant::now();
+        gate.turn().await;
+        gate.turn().await;
+        assert!(t0.elapsed() < Duration::from_millis(5), "no failure streak: attempts start at once");
+        for _ in 0..20 {
+            gate.failed();
+        }
+        // At the cap: each attempt waits between half and all of it after the previous one.
+        let t0 = Instant::now();
+        gate.turn().await;
+        let first = t0.elapsed();
+        assert!(first >= CONNECT_BACKOFF_CAP / 2 - Duration::from_millis(5) && first <= CONNECT_BACKOFF_CAP + Duration::from_millis(50), "{first:?}");
+        let g = gate.clone();
+        let waiter = tokio::spawn(async move {
+            g.turn().await;
+            Instant::now()
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "the next attempt waits its turn");
+        let ok = Instant::now();
+        gate.succeeded();
+        let went = waiter.await.unwrap();
+        assert!(went.duration_since(ok) < Duration::from_millis(20), "a success lets the waiting attempts go");
+        let t0 = Instant::now();
+        gate.turn().await;
+        assert!(t0.elapsed() < Duration::from_millis(5), "the streak is over");
     }
 
     #[test]
