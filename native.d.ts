@@ -31,7 +31,7 @@ export declare class NativePool {
    * `frames`: the Buffer chunks of completion frames are copied into; `onFrames` gets the length of
    * the chunk in it, or a Buffer of its own for a chunk larger than `frames`.
    */
-  constructor(url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void)
+  constructor(url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void, variables?: Record<string, string>)
   /** The resolved options, without secrets. */
   get options(): ResolvedOptions
   /**

@@ -65,6 +65,30 @@ function nativeOptions(options, failed) {
   return out
 }
 
+// The environment variables the native side reads (connection settings, the AWS credential chain,
+// proxies). Their values are taken from process.env and handed to the pool: Bun keeps what is set at
+// run time (.env files included) in process.env only, where the native side's C environment does
+// not see it. Names only: the values (secrets among them) go nowhere else.
+const NATIVE_ENV = [
+  'PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGUSERNAME', 'PGSSLROOTCERT', 'PGMAX', 'PGIDLE_TIMEOUT', 'PGMAX_LIFETIME', 'PGCONNECT_TIMEOUT',
+  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE',
+  'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME', 'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_EC2_METADATA_SERVICE_ENDPOINT',
+  'AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_STS', 'AWS_STS_REGIONAL_ENDPOINTS',
+  'AWS_USE_FIPS_ENDPOINT', 'AWS_USE_DUALSTACK_ENDPOINT',
+  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'
+]
+
+function nativeEnv() {
+  const out = {}
+  for (const name of NATIVE_ENV) {
+    const v = process.env[name]
+    if (typeof v === 'string') out[name] = v
+  }
+  return out
+}
+
 function checkFunction(options, name) {
   if (options[name] !== undefined && options[name] !== null && typeof options[name] !== 'function')
     throw new TypeError(`${name} must be a function, got ${typeof options[name]}`)
@@ -136,7 +160,7 @@ function createSql(native, url, options) {
   try {
     // onReservedConnectionClose(connectionId): a connection closed unexpectedly or failed its check.
     const onClose = options.onReservedConnectionClose ? closeCallback(options.onReservedConnectionClose, options.connectionId) : undefined
-    pool = new native.NativePool(url, nativeOptions(options, err => { optionError = optionError || err }), [...customOids], frames, framesCallback(target), provider, onClose)
+    pool = new native.NativePool(url, nativeOptions(options, err => { optionError = optionError || err }), [...customOids], frames, framesCallback(target), provider, onClose, nativeEnv())
   } catch (err) {
     throw nativeError(err)
   }

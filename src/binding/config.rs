@@ -1,7 +1,7 @@
 //! `resolveConfig`: validation and resolution of options (also used by the facade to throw
 //! TypeError/RangeError before any connection work).
 use super::to_napi;
-use crate::core::config::{self, Config, ProcessEnv, Tls, Transport};
+use crate::core::config::{self, Config, EnvOverlay, Tls, Transport};
 use napi_derive::napi;
 
 /// The resolved, secret-free view of a configuration (`sql.options`).
@@ -64,12 +64,13 @@ pub(crate) fn view(c: &Config) -> ResolvedOptions {
     }
 }
 
-pub(crate) fn resolve(url: Option<String>, options: serde_json::Value) -> napi::Result<Config> {
-    config::resolve(url.as_deref(), &options, &ProcessEnv).map_err(to_napi)
+/// `env`: the facade's values of the variables Rust reads (see [`EnvOverlay`]).
+pub(crate) fn resolve(url: Option<String>, options: serde_json::Value, env: EnvOverlay) -> napi::Result<Config> {
+    config::resolve_with(url.as_deref(), &options, env).map_err(to_napi)
 }
 
 /// Validates and resolves connection options (url optional) against the environment.
 #[napi(ts_args_type = "url: string | undefined | null, options: Record<string, unknown>")]
 pub fn resolve_config(url: Option<String>, options: serde_json::Value) -> napi::Result<ResolvedOptions> {
-    resolve(url, options).map(|c| view(&c))
+    resolve(url, options, EnvOverlay::default()).map(|c| view(&c))
 }

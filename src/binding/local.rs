@@ -177,7 +177,7 @@ pub async fn start_local_dsql_server(options: LocalServerOptions) -> napi::Resul
     let credentials = match options.credentials {
         Some(list) if !list.is_empty() => list.into_iter().map(|c| Credentials::new(c.access_key_id, c.secret_access_key, c.session_token, None, "localDsql")).collect(),
         Some(_) => return Err(to_napi(Error::type_error("credentials must list at least one { accessKeyId, secretAccessKey }"))),
-        None => vec![CredentialCache::new(Source::DefaultChain { profile: None, region: region.clone() }).get().await.map_err(to_napi)?],
+        None => vec![CredentialCache::new(Source::DefaultChain { profile: None, region: region.clone(), env: Default::default() }).get().await.map_err(to_napi)?],
     };
     let port = u16::try_from(options.port.unwrap_or(0)).map_err(|_| to_napi(Error::range_error("port must be between 0 and 65535")))?;
     let backend_port = u16::try_from(options.backend.port).map_err(|_| to_napi(Error::range_error("backend.port must be between 1 and 65535")))?;

@@ -132,17 +132,18 @@ impl NativePool {
     /// function returning AWS credentials (used instead of the default chain).
     /// `frames`: the Buffer chunks of completion frames are copied into; `onFrames` gets the length of
     /// the chunk in it, or a Buffer of its own for a chunk larger than `frames`.
-    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void")]
+    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void, variables?: Record<string, string>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, frames: Buffer, on_frames: OnFrames<'_>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>) -> napi::Result<Self> {
-        let cfg = resolve(url, options)?;
+    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, frames: Buffer, on_frames: OnFrames<'_>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>, variables: Option<std::collections::HashMap<String, String>>) -> napi::Result<Self> {
+        // `variables`: process.env's values of the variables Rust reads (Bun keeps run-time ones there only).
+        let cfg = resolve(url, options, crate::core::config::EnvOverlay::new(variables.unwrap_or_default()))?;
         let source = match (credentials_provider, &cfg.static_credentials) {
             (Some(f), _) => {
                 let tsfn: ProviderFn = f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
                 Source::Provider(SharedCredentialsProvider::new(JsProvider(Arc::new(tsfn))))
             }
             (None, Some(s)) => Source::Provider(SharedCredentialsProvider::new(static_credentials(s))),
-            (None, None) => Source::DefaultChain { profile: cfg.profile.clone(), region: cfg.region.clone() },
+            (None, None) => Source::DefaultChain { profile: cfg.profile.clone(), region: cfg.region.clone(), env: cfg.env.clone() },
         };
         // Notices travel with the completions (frame kind NOTICE, id 0).
         let sink_slot: Arc<std::sync::OnceLock<Arc<crate::core::pool::Sink>>> = Arc::new(std::sync::OnceLock::new());

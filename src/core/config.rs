@@ -84,6 +84,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     pub keep_alive: Option<Duration>,
     pub prepare: bool,
+    /// The JS runtime's values of the environment variables Rust reads (see [`EnvOverlay`]); the
+    /// transport (proxy variables) and the AWS credential chain read through it.
+    pub env: EnvOverlay,
 }
 
 impl Config {
@@ -102,6 +105,58 @@ pub struct ProcessEnv;
 impl Env for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+/// The values of environment variables as the JS runtime's `process.env` holds them, over the
+/// process environment. Bun (and any runtime that does not write `process.env` through to the C
+/// environment) keeps what is set at run time, `.env` files included, in `process.env` only, so the
+/// facade passes the variables Rust reads (a fixed list of names) from `process.env` to the pool. A
+/// name in the overlay takes its value from there (empty: unset); any other name comes from the
+/// process environment. Values may be secrets: `Debug` shows the names only.
+#[derive(Clone, Default, PartialEq)]
+pub struct EnvOverlay(std::sync::Arc<std::collections::BTreeMap<String, String>>);
+
+impl EnvOverlay {
+    pub fn new(vars: impl IntoIterator<Item = (String, String)>) -> EnvOverlay {
+        EnvOverlay(std::sync::Arc::new(vars.into_iter().collect()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the overlay holds this name (set or explicitly empty).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// The process environment with the overlay applied (an empty value removes the variable).
+    pub fn merged(&self) -> std::collections::HashMap<String, String> {
+        let mut all: std::collections::HashMap<String, String> = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+        for (k, v) in self.0.iter() {
+            if v.is_empty() {
+                all.remove(k);
+            } else {
+                all.insert(k.clone(), v.clone());
+            }
+        }
+        all
+    }
+}
+
+impl std::fmt::Debug for EnvOverlay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Env for EnvOverlay {
+    fn var(&self, name: &str) -> Option<String> {
+        match self.0.get(name) {
+            Some(v) => Some(v.clone()).filter(|v| !v.is_empty()),
+            None => ProcessEnv.var(name),
+        }
     }
 }
 
@@ -244,6 +299,13 @@ pub fn region_from_host(host: &str) -> Option<String> {
         return Some(labels[n - 3].to_string());
     }
     None
+}
+
+/// [`resolve`] against the process environment with `env` over it; the configuration keeps `env`.
+pub fn resolve_with(url: Option<&str>, options: &Value, env: EnvOverlay) -> Result<Config> {
+    let mut cfg = resolve(url, options, &env)?;
+    cfg.env = env;
+    Ok(cfg)
 }
 
 /// Resolve `(url?, options)` against the environment.
@@ -426,6 +488,7 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
         connect_timeout,
         keep_alive,
         prepare,
+        env: EnvOverlay::default(),
     })
 }
 
@@ -697,6 +760,17 @@ mod tests {
         let err = resolve(None, &json!({"host": host, "sslrootcert": "/nonexistent/ca.pem"}), &env_of(&[])).unwrap_err();
         assert!(err.to_string().contains("sslrootcert"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn an_overlay_of_runtime_variables_comes_before_the_process_environment() {
+        let overlay = EnvOverlay::new([("PGHOST", "c9.dsql.eu-west-1.on.aws"), ("PGUSER", "app"), ("PGPORT", ""), ("AWS_SECRET_ACCESS_KEY", "s3cr3t")].map(|(k, v)| (k.to_string(), v.to_string())));
+        let c = resolve_with(None, &json!({}), overlay.clone()).unwrap();
+        assert_eq!((c.host.as_str(), c.region.as_str(), c.username.as_str(), c.port), ("c9.dsql.eu-west-1.on.aws", "eu-west-1", "app", 5432), "an empty value is unset");
+        assert_eq!(c.env, overlay, "the configuration keeps the overlay for the transport and the credential chain");
+        assert_eq!(overlay.var("AWS_SECRET_ACCESS_KEY").as_deref(), Some("s3cr3t"));
+        assert!(!format!("{c:?}").contains("s3cr3t"), "debug output shows the names only");
+        assert!(overlay.merged().get("PGPORT").is_none(), "an empty value removes the variable");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! `expiration` (forever when they have none, as the AWS SDKs do for static keys), so opening many
 //! connections never means many resolutions.
 
-use crate::core::config::StaticCredentials;
+use crate::core::config::{Env, EnvOverlay, StaticCredentials};
 use crate::core::error::{with_causes, Error, Result};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
@@ -17,8 +17,9 @@ const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 
 pub enum Source {
     /// aws-config's default chain: environment, shared config and credentials files (with `profile`),
-    /// SSO, web identity, ECS, IMDS.
-    DefaultChain { profile: Option<String>, region: String },
+    /// SSO, web identity, ECS, IMDS. The chain reads its variables through `env` (the JS runtime's
+    /// values over the process environment).
+    DefaultChain { profile: Option<String>, region: String, env: EnvOverlay },
     Provider(SharedCredentialsProvider),
 }
 
@@ -48,12 +49,17 @@ impl CredentialCache {
             .get_or_init(|| async {
                 match &self.source {
                     Source::Provider(p) => p.clone(),
-                    Source::DefaultChain { profile, region } => {
+                    Source::DefaultChain { profile, region, env } => {
                         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
                             .region(aws_config::Region::new(region.clone()))
-                            .http_client(https_client());
+                            .http_client(https_client(env));
                         if let Some(p) = profile {
                             loader = loader.profile_name(p);
+                        }
+                        if !env.is_empty() {
+                            // aws-config's own hook for the environment it reads (behind its
+                            // `test-util` feature, which adds no dependency this crate lacks).
+                            loader = loader.env(aws_types::os_shim_internal::Env::from(env.merged()));
                         }
                         let sdk = loader.load().await;
                         sdk.credentials_provider().unwrap_or_else(|| SharedCredentialsProvider::new(NoCredentials))
@@ -90,18 +96,47 @@ impl CredentialCache {
 
 /// The HTTPS client of the credential chain (STS, SSO, IMDS, ECS): what aws-config's
 /// `default-https-client` builds (hyper 1, rustls, proxy settings from the environment), with
-/// rustls on ring instead of aws-lc-rs so the addon carries one crypto library.
-fn https_client() -> aws_types::sdk_config::SharedHttpClient {
-    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
-    Builder::new().build_with_connector_fn(|settings, runtime_components| {
+/// rustls on ring instead of aws-lc-rs so the addon carries one crypto library. Proxy variables the
+/// facade passed (`env`) are applied here; without them the client reads the process environment.
+fn https_client(env: &EnvOverlay) -> aws_types::sdk_config::SharedHttpClient {
+    use aws_smithy_http_client::{tls, Builder, ConnectorBuilder};
+    let proxy = proxy_config(env);
+    Builder::new().build_with_connector_fn(move |settings, runtime_components| {
         let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
         conn.set_connector_settings(settings.cloned());
         if let Some(components) = runtime_components {
             conn.set_sleep_impl(components.sleep_impl());
         }
-        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.set_proxy_config(Some(proxy.clone()));
         conn.build()
     })
+}
+
+const PROXY_VARIABLES: [&str; 8] = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"];
+
+/// The credential chain's proxy: HTTPS_PROXY (HTTPS requests: STS, SSO) or else ALL_PROXY (every
+/// request), with NO_PROXY's exceptions, read through `env` when the facade passed any proxy variable
+/// (otherwise the HTTP client reads the process environment itself). A proxy URL the HTTP client
+/// cannot parse means no proxy for the chain.
+fn proxy_config(env: &EnvOverlay) -> aws_smithy_http_client::proxy::ProxyConfig {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    if !PROXY_VARIABLES.iter().any(|n| env.has(n)) {
+        return ProxyConfig::from_env();
+    }
+    let first = |names: [&str; 2]| names.iter().find_map(|n| env.var(n));
+    let no_proxy = first(["NO_PROXY", "no_proxy"]);
+    let config = match (first(["HTTPS_PROXY", "https_proxy"]), first(["ALL_PROXY", "all_proxy"])) {
+        (Some(url), _) => ProxyConfig::https(url),
+        (None, Some(url)) => ProxyConfig::all(url),
+        (None, None) => return ProxyConfig::disabled(),
+    };
+    match config {
+        Ok(c) => match no_proxy {
+            Some(rules) => c.no_proxy(rules),
+            None => c,
+        },
+        Err(_) => ProxyConfig::disabled(),
+    }
 }
 
 fn is_fresh(c: &Credentials, now: SystemTime) -> bool {
@@ -177,7 +212,7 @@ mod tests {
         }
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
         let get = |profile: Option<&str>| {
-            let cache = CredentialCache::new(Source::DefaultChain { profile: profile.map(str::to_string), region: "us-east-1".into() });
+            let cache = CredentialCache::new(Source::DefaultChain { profile: profile.map(str::to_string), region: "us-east-1".into(), env: EnvOverlay::default() });
             async move { cache.get().await }
         };
         let c = get(Some("other")).await.unwrap();
@@ -187,5 +222,21 @@ mod tests {
         assert!(err.to_string().contains("Could not resolve AWS credentials"), "{err}");
         assert!(!err.to_string().contains("s2"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[tokio::test]
+    async fn the_chain_reads_the_overlay_before_the_process_environment() {
+        // Variables only the JS runtime holds (Bun's process.env): the chain's environment provider
+        // finds them; nothing of the process environment is changed or needed.
+        let overlay = |key: &str| {
+            EnvOverlay::new(
+                [("AWS_ACCESS_KEY_ID", key), ("AWS_SECRET_ACCESS_KEY", "overlay-secret"), ("AWS_SESSION_TOKEN", ""), ("AWS_EC2_METADATA_DISABLED", "true"), ("AWS_CONFIG_FILE", "/nonexistent/config"), ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")]
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            )
+        };
+        let cache = CredentialCache::new(Source::DefaultChain { profile: None, region: "us-east-1".into(), env: overlay("AKOVERLAY") });
+        let c = cache.get().await.unwrap();
+        assert_eq!((c.access_key_id(), c.secret_access_key(), c.session_token()), ("AKOVERLAY", "overlay-secret", None));
+        assert!(!format!("{:?}", overlay("AKOVERLAY")).contains("overlay-secret"), "debug output shows names only");
     }
 }

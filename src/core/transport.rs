@@ -362,7 +362,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// host, then the WebSocket upgrade. Also returns the address reached (`None` through a proxy).
 async fn open_websocket(cfg: &Config, tls: Option<&tokio_rustls::TlsConnector>, to: Option<SocketAddr>) -> Result<(WsIo<Box<dyn Io>>, Option<SocketAddr>)> {
     let target = || format!("{}:{}", cfg.host, cfg.port);
-    let (tcp, peer) = match proxy_for(cfg, tls.is_some(), &crate::core::config::ProcessEnv)? {
+    let (tcp, peer) = match proxy_for(cfg, tls.is_some(), &cfg.env)? {
         Some(proxy) => {
             let tcp = proxy.connect(&cfg.host, cfg.port).await?;
             tune(&tcp, cfg);
