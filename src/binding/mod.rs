@@ -19,6 +19,12 @@ pub(crate) fn to_napi(e: crate::core::error::Error) -> napi::Error {
 /// query, 10–25 µs more latency) and no throughput on a 2-core machine.
 #[napi_derive::module_init]
 fn init() {
+    // Runs once per env (each worker_threads Worker that loads the addon); napi keeps the first
+    // runtime it was given, so later ones would only start and join a thread for nothing.
+    static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
         builder.worker_threads(1);

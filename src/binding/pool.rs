@@ -26,7 +26,8 @@ pub struct PoolStatsView {
 
 #[napi]
 pub struct NativePool {
-    pool: Pool,
+    /// Shared with nothing but this object; the env-teardown hook holds it weakly (see `new`).
+    pool: Arc<Pool>,
     /// Delivers completion frames; referenced (keeps Node alive) only while queries are pending.
     deliver: Arc<FramesFn>,
     frames: Arc<FrameBuffer>,
@@ -126,6 +127,28 @@ unsafe extern "C" fn drop_pool(_env: napi::sys::napi_env, data: *mut std::ffi::c
     drop(unsafe { Box::from_raw(data as *mut Pool) });
 }
 
+/// When the env this pool was made in is torn down (a `worker_threads` Worker terminated or ended,
+/// or the process exiting) with the pool still open: nothing may call into that env again, and the
+/// pool's connections must not outlive it on the shared runtime. The hook stops deliveries (the
+/// frames callback is never called again; napi aborts the threadsafe functions themselves) and ends
+/// the pool at once: queries still running fail into a sink nobody reads, connections are closed.
+/// Cleanup hooks run before the env's objects are finalized, so a pool not yet collected is still
+/// reachable through the weak handle; one collected earlier has nothing left to end.
+fn end_with_env(env: &Env, pool: &Arc<Pool>) -> napi::Result<()> {
+    let handle = napi::bindgen_prelude::within_runtime_if_available(|| tokio::runtime::Handle::try_current().ok());
+    env.add_env_cleanup_hook(Arc::downgrade(pool), move |pool| {
+        let Some(pool) = pool.upgrade() else { return };
+        pool.sink().deliver_with(None);
+        // A runtime already shut down (the last env going away) has dropped the connections' tasks
+        // itself; spawning on it then only drops this future.
+        if let Some(handle) = handle {
+            let pool = Pool::clone(&pool);
+            handle.spawn(async move { pool.end(Some(Duration::ZERO)).await });
+        }
+    })?;
+    Ok(())
+}
+
 #[napi]
 impl NativePool {
     /// `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
@@ -134,7 +157,7 @@ impl NativePool {
     /// the chunk in it, or a Buffer of its own for a chunk larger than `frames`.
     #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void, variables?: Record<string, string>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn new(url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, frames: Buffer, on_frames: OnFrames<'_>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>, variables: Option<std::collections::HashMap<String, String>>) -> napi::Result<Self> {
+    pub fn new(env: Env, url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, frames: Buffer, on_frames: OnFrames<'_>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>, variables: Option<std::collections::HashMap<String, String>>) -> napi::Result<Self> {
         // `variables`: process.env's values of the variables Rust reads (Bun keeps run-time ones there only).
         let cfg = resolve(url, options, crate::core::config::EnvOverlay::new(variables.unwrap_or_default()))?;
         let source = match (credentials_provider, &cfg.static_credentials) {
@@ -184,6 +207,8 @@ impl NativePool {
         pool.sink().deliver_with(Some(Arc::new(move || {
             let _ = hook.call((), ThreadsafeFunctionCallMode::NonBlocking);
         })));
+        let pool = Arc::new(pool);
+        end_with_env(&env, &pool)?;
         Ok(NativePool { pool, deliver, frames })
     }
 
@@ -200,7 +225,7 @@ impl NativePool {
     /// its argument's bytes and nothing else. A malformed batch throws (a bug in the facade).
     #[napi(ts_return_type = "(batch: Buffer) => void")]
     pub fn submitter(&self, env: Env) -> napi::Result<Unknown<'_>> {
-        let data = Box::into_raw(Box::new(self.pool.clone()));
+        let data = Box::into_raw(Box::new(Pool::clone(&self.pool)));
         let mut f = std::ptr::null_mut();
         // SAFETY: called on the JS thread with its env. `data` is a leaked Box<Pool> owned by the
         // function from here on: the finalizer frees it when the function is collected (or right
