@@ -2,11 +2,11 @@
 //!
 //! `core` is the connector (no N-API), `local` the local DSQL endpoint (server side, no N-API),
 //! `binding` the thin `#[napi]` layer over both.
+#[cfg(feature = "native")]
+mod binding;
 pub mod core;
 #[cfg(feature = "native")]
 pub mod local;
-#[cfg(feature = "native")]
-mod binding;
 
 /// See the `mimalloc` feature in Cargo.toml.
 #[cfg(feature = "mimalloc")]

@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{creds, token, Conn, Pg};
 use aurora_dsql_postgres::local::{self, BackendConfig, LocalConfig};
+use common::{creds, token, Conn, Pg};
 
 const N: usize = 50;
 
@@ -26,10 +26,7 @@ async fn connection_setup_time() {
     let pg = Pg::start_opts(true);
     let ep = local::start(LocalConfig {
         credentials: vec![creds()],
-        backend: BackendConfig {
-            port: pg.port,
-            ..Default::default()
-        },
+        backend: BackendConfig { port: pg.port, ..Default::default() },
         rate_limit: None,
         ..Default::default()
     })
@@ -45,11 +42,7 @@ async fn connection_setup_time() {
         tls: false,
     };
     let direct_plain = time_connects(&base).await;
-    let direct_tls = time_connects(&Conn {
-        tls: true,
-        ..base.clone()
-    })
-    .await;
+    let direct_tls = time_connects(&Conn { tls: true, ..base.clone() }).await;
     let via = Conn {
         host: ep.endpoint().into(),
         port: ep.port(),
@@ -59,11 +52,7 @@ async fn connection_setup_time() {
         ..base.clone()
     };
     let via_ssl = time_connects(&via).await;
-    let via_direct = time_connects(&Conn {
-        direct: true,
-        ..via.clone()
-    })
-    .await;
+    let via_direct = time_connects(&Conn { direct: true, ..via.clone() }).await;
     println!("mean connect time over {N} connections (this build's profile):");
     println!("  direct to PostgreSQL, no TLS      {direct_plain:?}");
     println!("  direct to PostgreSQL, TLS         {direct_tls:?}");
@@ -83,10 +72,7 @@ async fn dml_overhead() {
     for max_rows in [None, Some(3000)] {
         let ep = local::start(LocalConfig {
             credentials: vec![creds()],
-            backend: BackendConfig {
-                port: pg.port,
-                ..Default::default()
-            },
+            backend: BackendConfig { port: pg.port, ..Default::default() },
             max_rows_per_transaction: max_rows,
             ..Default::default()
         })
@@ -110,10 +96,7 @@ async fn dml_overhead() {
         let ext = t.elapsed() / (N as u32 * 10);
         let t = Instant::now();
         for i in 0..N * 10 {
-            client
-                .simple_query(&format!("insert into b values ({i})"))
-                .await
-                .unwrap();
+            client.simple_query(&format!("insert into b values ({i})")).await.unwrap();
         }
         let simple = t.elapsed() / (N as u32 * 10);
         println!("max_rows {max_rows:?}: extended insert {ext:?}, simple insert {simple:?}");

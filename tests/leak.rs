@@ -19,7 +19,8 @@ use aurora_dsql_postgres::core::error::Error;
 use aurora_dsql_postgres::core::pool::{Pool, PoolOptions, Sink};
 use aurora_dsql_postgres::core::transport::NoticeHandler;
 use aurora_dsql_postgres::core::wire::{
-    parse_batch, FrameWriter, Job, FLAG_CURSOR, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_COLUMNS, KIND_DONE, KIND_ERROR, KIND_NOTICE, KIND_ROWS,
+    parse_batch, FrameWriter, Job, FLAG_CURSOR, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_COLUMNS, KIND_DONE,
+    KIND_ERROR, KIND_NOTICE, KIND_ROWS,
 };
 use aurora_dsql_postgres::local::{self, BackendConfig, LocalConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -54,7 +55,9 @@ struct Client {
 }
 
 fn pool(cfg: Config) -> (Pool, Arc<AtomicUsize>) {
-    let source = Source::Provider(SharedCredentialsProvider::new(static_credentials(cfg.static_credentials.as_ref().expect("static credentials"))));
+    let source = Source::Provider(SharedCredentialsProvider::new(static_credentials(
+        cfg.static_credentials.as_ref().expect("static credentials"),
+    )));
     let slot: Arc<OnceLock<Arc<Sink>>> = Arc::new(OnceLock::new());
     let s2 = slot.clone();
     let on_notice: NoticeHandler = Arc::new(move |n| {
@@ -67,7 +70,12 @@ fn pool(cfg: Config) -> (Pool, Arc<AtomicUsize>) {
     let on_close: Arc<dyn Fn(u32) + Send + Sync> = Arc::new(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let pool = Pool::new(cfg, CredentialCache::new(source), PoolOptions { text_oids: vec![], on_notice: Some(on_notice), on_close: Some(on_close) }).expect("pool");
+    let pool = Pool::new(
+        cfg,
+        CredentialCache::new(source),
+        PoolOptions { text_oids: vec![], on_notice: Some(on_notice), on_close: Some(on_close) },
+    )
+    .expect("pool");
     let _ = slot.set(pool.sink());
     (pool, closes)
 }
@@ -111,7 +119,8 @@ impl Client {
 
     /// Submits (sql, params, flags, conn) queries at once; returns their ids.
     fn submit(&mut self, queries: &[(&str, &[&str], u8, u32)]) -> Vec<u32> {
-        let jobs: Vec<Job> = queries.iter().map(|(sql, params, flags, conn)| job(self.id(), *conn, *flags, sql, params, 0)).collect();
+        let jobs: Vec<Job> =
+            queries.iter().map(|(sql, params, flags, conn)| job(self.id(), *conn, *flags, sql, params, 0)).collect();
         let ids = jobs.iter().map(|j| j.id).collect();
         self.pool.submit(jobs);
         ids
@@ -119,9 +128,11 @@ impl Client {
 
     /// Decodes frames until every id in `ids` has finished; `on_rows` sees each ROWS frame's id.
     async fn wait(&mut self, ids: &[u32], mut on_rows: impl FnMut(&Pool, u32, &Outcome)) -> Vec<Outcome> {
-        let finished = |out: &HashMap<u32, Outcome>, id: &u32| out.get(id).is_some_and(|o| o.error.is_some() || o.done > 0);
+        let finished =
+            |out: &HashMap<u32, Outcome>, id: &u32| out.get(id).is_some_and(|o| o.error.is_some() || o.done > 0);
         while !ids.iter().all(|id| finished(&self.out, id)) {
-            let buf = tokio::time::timeout(WAIT, self.pool.sink().take()).await.expect("completions within the deadline");
+            let buf =
+                tokio::time::timeout(WAIT, self.pool.sink().take()).await.expect("completions within the deadline");
             assert!(!buf.is_empty(), "the pool ended with queries unfinished");
             let mut at = 0;
             while at < buf.len() {
@@ -228,11 +239,20 @@ async fn workload(cfg: Config) {
     }
 
     // Simple-protocol scripts, DDL and DML, text results, and a server notice.
-    assert_eq!(c.run(&[("create table if not exists leak_t (id int, v text)", &[], FLAG_SIMPLE, 0)]).await[0].error, None);
+    assert_eq!(
+        c.run(&[("create table if not exists leak_t (id int, v text)", &[], FLAG_SIMPLE, 0)]).await[0].error,
+        None
+    );
     let before = c.notices;
     for i in 0..10 {
         let id = i.to_string();
-        let out = c.run(&[("insert into leak_t values ($1::int, repeat('v', 50))", &[id.as_str()], FLAG_PREPARE | FLAG_TEXT, 0), ("select 1; select 2, 3", &[], FLAG_SIMPLE, 0), ("create table if not exists leak_t (id int)", &[], FLAG_SIMPLE, 0)]).await;
+        let out = c
+            .run(&[
+                ("insert into leak_t values ($1::int, repeat('v', 50))", &[id.as_str()], FLAG_PREPARE | FLAG_TEXT, 0),
+                ("select 1; select 2, 3", &[], FLAG_SIMPLE, 0),
+                ("create table if not exists leak_t (id int)", &[], FLAG_SIMPLE, 0),
+            ])
+            .await;
         assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
         assert_eq!(out[1].rows, vec![vec![Some("1".to_owned())], vec![Some("2".to_owned()), Some("3".to_owned())]]);
     }
@@ -241,16 +261,16 @@ async fn workload(cfg: Config) {
     // Cursors: one read to the end in batches of 7, one closed after its first batch.
     for close_early in [false, true] {
         let id = c.id();
-        c.pool.submit(vec![job(id, 0, FLAG_PREPARE | FLAG_CURSOR, "select g::text from generate_series(1, 100) g", &[], 7)]);
-        let out = c
-            .wait(&[id], |pool, id, _| {
-                if close_early {
-                    pool.cursor_close(id)
-                } else {
-                    pool.cursor_next(id)
-                }
-            })
-            .await;
+        c.pool.submit(vec![job(
+            id,
+            0,
+            FLAG_PREPARE | FLAG_CURSOR,
+            "select g::text from generate_series(1, 100) g",
+            &[],
+            7,
+        )]);
+        let out =
+            c.wait(&[id], |pool, id, _| if close_early { pool.cursor_close(id) } else { pool.cursor_next(id) }).await;
         assert_eq!(out[0].error, None);
         assert_eq!(out[0].rows.len(), if close_early { 7 } else { 100 });
     }
@@ -287,7 +307,8 @@ async fn workload(cfg: Config) {
         let kill = "select count(pg_terminate_backend(pid))::text from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend' and application_name like 'aurora-dsql-postgres%'";
         value(&c.one(kill, &[], 0).await);
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let qs: Vec<(&str, &[&str], u8, u32)> = (0..8).map(|_| ("select pg_backend_pid()::text", &[] as &[&str], FLAG_PREPARE, 0)).collect();
+        let qs: Vec<(&str, &[&str], u8, u32)> =
+            (0..8).map(|_| ("select pg_backend_pid()::text", &[] as &[&str], FLAG_PREPARE, 0)).collect();
         for o in c.run(&qs).await {
             seen.insert(value(&o));
         }
@@ -307,7 +328,8 @@ async fn workload(cfg: Config) {
 
     // A second pool that ends cleanly, with nothing running.
     let mut c = Client::new(cfg);
-    let qs: Vec<(&str, &[&str], u8, u32)> = (0..20).map(|_| ("select 'ok'::text", &[] as &[&str], FLAG_PREPARE, 0)).collect();
+    let qs: Vec<(&str, &[&str], u8, u32)> =
+        (0..20).map(|_| ("select 'ok'::text", &[] as &[&str], FLAG_PREPARE, 0)).collect();
     assert!(c.run(&qs).await.iter().all(|o| value(o) == "ok"));
     c.pool.end(None).await;
     assert_eq!(c.pool.stats().connections, 0);

@@ -24,8 +24,12 @@ impl ProvideCredentials for JsProvider {
     {
         let tsfn = self.0.clone();
         future::ProvideCredentials::new(async move {
-            let promise = tsfn.call_async_catch(()).await.map_err(|e| CredentialsError::provider_error(format!("customCredentialsProvider failed: {}", e.reason)))?;
-            let v = promise.await.map_err(|e| CredentialsError::provider_error(format!("customCredentialsProvider failed: {}", e.reason)))?;
+            let promise = tsfn.call_async_catch(()).await.map_err(|e| {
+                CredentialsError::provider_error(format!("customCredentialsProvider failed: {}", e.reason))
+            })?;
+            let v = promise.await.map_err(|e| {
+                CredentialsError::provider_error(format!("customCredentialsProvider failed: {}", e.reason))
+            })?;
             parse(&v).map_err(CredentialsError::provider_error)
         })
     }
@@ -33,8 +37,14 @@ impl ProvideCredentials for JsProvider {
 
 fn parse(v: &serde_json::Value) -> Result<Credentials, String> {
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).filter(|x| !x.is_empty()).map(str::to_string);
-    let akid = s("accessKeyId").ok_or("customCredentialsProvider must resolve to an object with accessKeyId and secretAccessKey strings")?;
-    let secret = s("secretAccessKey").ok_or("customCredentialsProvider must resolve to an object with accessKeyId and secretAccessKey strings")?;
-    let expiry = v.get("expiration").and_then(|x| x.as_f64()).filter(|x| x.is_finite() && *x > 0.0).map(|ms| UNIX_EPOCH + Duration::from_millis(ms as u64));
+    let akid = s("accessKeyId")
+        .ok_or("customCredentialsProvider must resolve to an object with accessKeyId and secretAccessKey strings")?;
+    let secret = s("secretAccessKey")
+        .ok_or("customCredentialsProvider must resolve to an object with accessKeyId and secretAccessKey strings")?;
+    let expiry = v
+        .get("expiration")
+        .and_then(|x| x.as_f64())
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms as u64));
     Ok(Credentials::new(akid, secret, s("sessionToken"), expiry, "customCredentialsProvider"))
 }

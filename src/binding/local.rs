@@ -151,7 +151,10 @@ impl LocalDsqlServer {
     /// Replaces the accepted credentials: new connections must sign with one of these.
     #[napi]
     pub fn set_credentials(&self, credentials: Vec<LocalCredentials>) -> napi::Result<()> {
-        let list = credentials.into_iter().map(|c| Credentials::new(c.access_key_id, c.secret_access_key, c.session_token, None, "localDsql")).collect();
+        let list = credentials
+            .into_iter()
+            .map(|c| Credentials::new(c.access_key_id, c.secret_access_key, c.session_token, None, "localDsql"))
+            .collect();
         self.inner.set_credentials(list).map_err(|e| to_napi(Error::type_error(format!("credentials: {e}"))))
     }
 
@@ -175,12 +178,28 @@ fn secs(x: Option<f64>, name: &str, default: Duration) -> napi::Result<Duration>
 pub async fn start_local_dsql_server(options: LocalServerOptions) -> napi::Result<LocalDsqlServer> {
     let region = options.region.unwrap_or_else(|| "us-east-1".into());
     let credentials = match options.credentials {
-        Some(list) if !list.is_empty() => list.into_iter().map(|c| Credentials::new(c.access_key_id, c.secret_access_key, c.session_token, None, "localDsql")).collect(),
-        Some(_) => return Err(to_napi(Error::type_error("credentials must list at least one { accessKeyId, secretAccessKey }"))),
-        None => vec![CredentialCache::new(Source::DefaultChain { profile: None, region: region.clone(), env: Default::default() }).get().await.map_err(to_napi)?],
+        Some(list) if !list.is_empty() => list
+            .into_iter()
+            .map(|c| Credentials::new(c.access_key_id, c.secret_access_key, c.session_token, None, "localDsql"))
+            .collect(),
+        Some(_) => {
+            return Err(to_napi(Error::type_error(
+                "credentials must list at least one { accessKeyId, secretAccessKey }",
+            )))
+        }
+        None => vec![CredentialCache::new(Source::DefaultChain {
+            profile: None,
+            region: region.clone(),
+            env: Default::default(),
+        })
+        .get()
+        .await
+        .map_err(to_napi)?],
     };
-    let port = u16::try_from(options.port.unwrap_or(0)).map_err(|_| to_napi(Error::range_error("port must be between 0 and 65535")))?;
-    let backend_port = u16::try_from(options.backend.port).map_err(|_| to_napi(Error::range_error("backend.port must be between 1 and 65535")))?;
+    let port = u16::try_from(options.port.unwrap_or(0))
+        .map_err(|_| to_napi(Error::range_error("port must be between 0 and 65535")))?;
+    let backend_port = u16::try_from(options.backend.port)
+        .map_err(|_| to_napi(Error::range_error("backend.port must be between 1 and 65535")))?;
     let defaults = LocalConfig::default();
     let rate_limit = match options.rate_limit_per_second {
         Some(0.0) => None,
@@ -192,9 +211,14 @@ pub async fn start_local_dsql_server(options: LocalServerOptions) -> napi::Resul
         None | Some("enforce") => SqlChecks::Enforce,
         Some("warn") => SqlChecks::WarnOnly,
         Some("off") => SqlChecks::Off,
-        Some(other) => return Err(to_napi(Error::range_error(format!("sqlChecks must be 'enforce', 'warn' or 'off', got '{other}'")))),
+        Some(other) => {
+            return Err(to_napi(Error::range_error(format!(
+                "sqlChecks must be 'enforce', 'warn' or 'off', got '{other}'"
+            ))))
+        }
     };
-    let ws_port = u16::try_from(options.ws_port.unwrap_or(0)).map_err(|_| to_napi(Error::range_error("wsPort must be between 0 and 65535")))?;
+    let ws_port = u16::try_from(options.ws_port.unwrap_or(0))
+        .map_err(|_| to_napi(Error::range_error("wsPort must be between 0 and 65535")))?;
     let cfg = LocalConfig {
         sql_checks,
         max_rows_per_transaction: match options.max_rows_per_transaction {
@@ -203,14 +227,24 @@ pub async fn start_local_dsql_server(options: LocalServerOptions) -> napi::Resul
             None => defaults.max_rows_per_transaction,
         },
         optimistic_concurrency: options.optimistic_concurrency.unwrap_or(defaults.optimistic_concurrency),
-        occ_injection: options.occ_injection.map(|o| OccInjection { every_nth: o.every_nth.map(u64::from), probability: o.probability, schema_conflict: o.schema_conflict.unwrap_or(false) }),
+        occ_injection: options.occ_injection.map(|o| OccInjection {
+            every_nth: o.every_nth.map(u64::from),
+            probability: o.probability,
+            schema_conflict: o.schema_conflict.unwrap_or(false),
+        }),
         websocket: options.websocket.unwrap_or(defaults.websocket),
         ws_port,
         region,
         cluster_id: options.cluster_id,
         port,
         credentials,
-        backend: BackendConfig { host: options.backend.host, port: backend_port, user_override: options.backend.user, password: options.backend.password, database_override: options.backend.database },
+        backend: BackendConfig {
+            host: options.backend.host,
+            port: backend_port,
+            user_override: options.backend.user,
+            password: options.backend.password,
+            database_override: options.backend.database,
+        },
         max_connection_age: secs(options.max_connection_age_secs, "maxConnectionAgeSecs", defaults.max_connection_age)?,
         rate_limit,
         max_connections: options.max_connections.map_or(defaults.max_connections, |m| m as usize),
@@ -218,7 +252,9 @@ pub async fn start_local_dsql_server(options: LocalServerOptions) -> napi::Resul
         tls: options.tls.map(|t| TlsMaterial { cert_pem: t.cert_pem, key_pem: t.key_pem, ca_pem: t.ca_pem }),
         ..defaults
     };
-    let inner = local::start(cfg).await.map_err(|e| to_napi(Error::Other(format!("local DSQL endpoint failed to start: {e}"))))?;
+    let inner = local::start(cfg)
+        .await
+        .map_err(|e| to_napi(Error::Other(format!("local DSQL endpoint failed to start: {e}"))))?;
     Ok(LocalDsqlServer { inner: Arc::new(inner) })
 }
 

@@ -81,13 +81,22 @@ impl ToNapiValue for Frames {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
         let mut data = std::ptr::null_mut();
         let mut out = std::ptr::null_mut();
-        napi::check_status!(napi::sys::napi_create_buffer_copy(env, val.0.len(), val.0.as_ptr().cast(), &mut data, &mut out))?;
+        napi::check_status!(napi::sys::napi_create_buffer_copy(
+            env,
+            val.0.len(),
+            val.0.as_ptr().cast(),
+            &mut data,
+            &mut out
+        ))?;
         Ok(out)
     }
 }
 
 /// The function made by [`NativePool::submitter`]: `submit(batch)`, with the pool as its data.
-unsafe extern "C" fn submit_raw(env: napi::sys::napi_env, info: napi::sys::napi_callback_info) -> napi::sys::napi_value {
+unsafe extern "C" fn submit_raw(
+    env: napi::sys::napi_env,
+    info: napi::sys::napi_callback_info,
+) -> napi::sys::napi_value {
     let mut argc = 1usize;
     let mut argv = [std::ptr::null_mut(); 1];
     let mut data = std::ptr::null_mut();
@@ -97,7 +106,8 @@ unsafe extern "C" fn submit_raw(env: napi::sys::napi_env, info: napi::sys::napi_
     // Box<Pool> the function was made with (alive as long as the function); the batch's bytes are
     // read (and copied into jobs) before this returns, while the argument is alive.
     unsafe {
-        let ok = napi::sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), std::ptr::null_mut(), &mut data) == napi::sys::Status::napi_ok
+        let ok = napi::sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), std::ptr::null_mut(), &mut data)
+            == napi::sys::Status::napi_ok
             && argc >= 1
             && !data.is_null()
             && napi::sys::napi_get_buffer_info(env, argv[0], &mut bytes, &mut len) == napi::sys::Status::napi_ok;
@@ -155,18 +165,34 @@ impl NativePool {
     /// function returning AWS credentials (used instead of the default chain).
     /// `frames`: the Buffer chunks of completion frames are copied into; `onFrames` gets the length of
     /// the chunk in it, or a Buffer of its own for a chunk larger than `frames`.
-    #[napi(constructor, ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void, variables?: Record<string, string>")]
+    #[napi(
+        constructor,
+        ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void, variables?: Record<string, string>"
+    )]
     #[allow(clippy::too_many_arguments)]
-    pub fn new(env: Env, url: Option<String>, options: serde_json::Value, text_oids: Vec<u32>, frames: Buffer, on_frames: OnFrames<'_>, credentials_provider: Option<Function<(), Promise<serde_json::Value>>>, on_connection_close: Option<Function<u32, ()>>, variables: Option<std::collections::HashMap<String, String>>) -> napi::Result<Self> {
+    pub fn new(
+        env: Env,
+        url: Option<String>,
+        options: serde_json::Value,
+        text_oids: Vec<u32>,
+        frames: Buffer,
+        on_frames: OnFrames<'_>,
+        credentials_provider: Option<Function<(), Promise<serde_json::Value>>>,
+        on_connection_close: Option<Function<u32, ()>>,
+        variables: Option<std::collections::HashMap<String, String>>,
+    ) -> napi::Result<Self> {
         // `variables`: process.env's values of the variables Rust reads (Bun keeps run-time ones there only).
         let cfg = resolve(url, options, crate::core::config::EnvOverlay::new(variables.unwrap_or_default()))?;
         let source = match (credentials_provider, &cfg.static_credentials) {
             (Some(f), _) => {
-                let tsfn: ProviderFn = f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
+                let tsfn: ProviderFn =
+                    f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
                 Source::Provider(SharedCredentialsProvider::new(JsProvider(Arc::new(tsfn))))
             }
             (None, Some(s)) => Source::Provider(SharedCredentialsProvider::new(static_credentials(s))),
-            (None, None) => Source::DefaultChain { profile: cfg.profile.clone(), region: cfg.region.clone(), env: cfg.env.clone() },
+            (None, None) => {
+                Source::DefaultChain { profile: cfg.profile.clone(), region: cfg.region.clone(), env: cfg.env.clone() }
+            }
         };
         // Notices travel with the completions (frame kind NOTICE, id 0).
         let sink_slot: Arc<std::sync::OnceLock<Arc<crate::core::pool::Sink>>> = Arc::new(std::sync::OnceLock::new());
@@ -187,22 +213,33 @@ impl NativePool {
             }
             None => None,
         };
-        let pool = napi::bindgen_prelude::within_runtime_if_available(|| Pool::new(cfg, CredentialCache::new(source), PoolOptions { text_oids, on_notice: Some(on_notice), on_close })).map_err(to_napi)?;
+        let pool = napi::bindgen_prelude::within_runtime_if_available(|| {
+            Pool::new(
+                cfg,
+                CredentialCache::new(source),
+                PoolOptions { text_oids, on_notice: Some(on_notice), on_close },
+            )
+        })
+        .map_err(to_napi)?;
         let _ = sink_slot.set(pool.sink());
         // The callback takes its chunk on the JS thread, when it runs: frames that arrive meanwhile
         // join the same delivery. It holds the sink weakly (the sink holds the callback).
         let sink = Arc::downgrade(&pool.sink());
         let frames = Arc::new(FrameBuffer(std::sync::Mutex::new(frames)));
         let into = frames.clone();
-        let deliver: Arc<FramesFn> = Arc::new(on_frames.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(move |_| {
-            Ok(FnArgs::from(match sink.upgrade() {
-                Some(sink) => {
-                    let (chunk, more) = sink.take_delivery();
-                    (into.place(&sink, chunk), more)
-                }
-                None => (Either::A(0), false),
-            }))
-        })?);
+        let deliver: Arc<FramesFn> = Arc::new(
+            on_frames.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(
+                move |_| {
+                    Ok(FnArgs::from(match sink.upgrade() {
+                        Some(sink) => {
+                            let (chunk, more) = sink.take_delivery();
+                            (into.place(&sink, chunk), more)
+                        }
+                        None => (Either::A(0), false),
+                    }))
+                },
+            )?,
+        );
         let hook = deliver.clone();
         pool.sink().deliver_with(Some(Arc::new(move || {
             let _ = hook.call((), ThreadsafeFunctionCallMode::NonBlocking);
@@ -232,9 +269,23 @@ impl NativePool {
         // here when either call fails).
         unsafe {
             let name = "submit";
-            let mut status = napi::sys::napi_create_function(env.raw(), name.as_ptr().cast(), name.len() as isize, Some(submit_raw), data.cast(), &mut f);
+            let mut status = napi::sys::napi_create_function(
+                env.raw(),
+                name.as_ptr().cast(),
+                name.len() as isize,
+                Some(submit_raw),
+                data.cast(),
+                &mut f,
+            );
             if status == napi::sys::Status::napi_ok {
-                status = napi::sys::napi_add_finalizer(env.raw(), f, data.cast(), Some(drop_pool), std::ptr::null_mut(), std::ptr::null_mut());
+                status = napi::sys::napi_add_finalizer(
+                    env.raw(),
+                    f,
+                    data.cast(),
+                    Some(drop_pool),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                );
             }
             if status != napi::sys::Status::napi_ok {
                 drop(Box::from_raw(data));
@@ -352,6 +403,12 @@ impl NativePool {
     #[napi]
     pub fn stats(&self) -> PoolStatsView {
         let s = self.pool.stats();
-        PoolStatsView { connections: s.connections as u32, open: s.open as u32, reserved: s.reserved as u32, inflight: s.inflight as u32, waiting: s.waiting as u32 }
+        PoolStatsView {
+            connections: s.connections as u32,
+            open: s.open as u32,
+            reserved: s.reserved as u32,
+            inflight: s.inflight as u32,
+            waiting: s.waiting as u32,
+        }
     }
 }

@@ -25,10 +25,17 @@ pub struct TokenRequest {
 pub async fn generate_token(req: TokenRequest) -> napi::Result<String> {
     let expires = req.expires_in.unwrap_or(900);
     if !(1..=604_800).contains(&expires) {
-        return Err(to_napi(crate::core::error::Error::range_error(format!("expiresIn must be between 1 and 604800, got {expires}"))));
+        return Err(to_napi(crate::core::error::Error::range_error(format!(
+            "expiresIn must be between 1 and 604800, got {expires}"
+        ))));
     }
     let signer = match req.time_ms {
-        Some(ms) => TokenSigner::with_time_source(&req.hostname, &req.region, expires as u64, SharedTimeSource::new(StaticTimeSource::new(UNIX_EPOCH + Duration::from_millis(ms as u64)))),
+        Some(ms) => TokenSigner::with_time_source(
+            &req.hostname,
+            &req.region,
+            expires as u64,
+            SharedTimeSource::new(StaticTimeSource::new(UNIX_EPOCH + Duration::from_millis(ms as u64))),
+        ),
         None => TokenSigner::new(&req.hostname, &req.region, expires as u64),
     };
     let creds = Credentials::new(req.access_key_id, req.secret_access_key, req.session_token, None, "generateToken");

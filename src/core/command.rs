@@ -15,7 +15,9 @@ pub fn command_of(sql: &str) -> (String, bool) {
         "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "FETCH" | "MOVE" | "COPY" => counted(first),
         "WITH" => counted(&main_verb_after_with(sql)),
         "START" => ("START TRANSACTION".into(), false),
-        "BEGIN" | "COMMIT" | "ROLLBACK" | "SET" | "SHOW" | "RESET" | "DISCARD" | "GRANT" | "REVOKE" | "EXPLAIN" | "ANALYZE" | "DO" | "CALL" | "PREPARE" | "EXECUTE" | "DEALLOCATE" | "LOCK" | "CHECKPOINT" | "CLUSTER" | "NOTIFY" | "LISTEN" | "UNLISTEN" | "VACUUM" | "REINDEX" => {
+        "BEGIN" | "COMMIT" | "ROLLBACK" | "SET" | "SHOW" | "RESET" | "DISCARD" | "GRANT" | "REVOKE" | "EXPLAIN"
+        | "ANALYZE" | "DO" | "CALL" | "PREPARE" | "EXECUTE" | "DEALLOCATE" | "LOCK" | "CHECKPOINT" | "CLUSTER"
+        | "NOTIFY" | "LISTEN" | "UNLISTEN" | "VACUUM" | "REINDEX" => {
             let c = match first {
                 "END" => "COMMIT",
                 "ABORT" => "ROLLBACK",
@@ -30,7 +32,20 @@ pub fn command_of(sql: &str) -> (String, bool) {
         "CREATE" | "DROP" | "ALTER" => {
             // Skip modifiers to reach the object kind: CREATE OR REPLACE, UNIQUE, TEMP, ...
             let mut i = 1;
-            while matches!(w(i), "OR" | "REPLACE" | "UNIQUE" | "TEMP" | "TEMPORARY" | "UNLOGGED" | "GLOBAL" | "LOCAL" | "TRUSTED" | "PROCEDURAL" | "RECURSIVE" | "DEFAULT") {
+            while matches!(
+                w(i),
+                "OR" | "REPLACE"
+                    | "UNIQUE"
+                    | "TEMP"
+                    | "TEMPORARY"
+                    | "UNLOGGED"
+                    | "GLOBAL"
+                    | "LOCAL"
+                    | "TRUSTED"
+                    | "PROCEDURAL"
+                    | "RECURSIVE"
+                    | "DEFAULT"
+            ) {
                 i += 1;
             }
             let obj = match (w(i), w(i + 1)) {

@@ -133,7 +133,8 @@ impl EnvOverlay {
 
     /// The process environment with the overlay applied (an empty value removes the variable).
     pub fn merged(&self) -> std::collections::HashMap<String, String> {
-        let mut all: std::collections::HashMap<String, String> = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+        let mut all: std::collections::HashMap<String, String> =
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
         for (k, v) in self.0.iter() {
             if v.is_empty() {
                 all.remove(k);
@@ -177,17 +178,17 @@ struct UrlParts {
 }
 
 fn parse_url(raw: &str) -> Result<UrlParts> {
-    let rest = raw
-        .strip_prefix("postgres://")
-        .or_else(|| raw.strip_prefix("postgresql://"))
-        .ok_or_else(|| Error::type_error(format!("url must start with postgres:// or postgresql://, got '{}'", redact_url(raw))))?;
+    let rest = raw.strip_prefix("postgres://").or_else(|| raw.strip_prefix("postgresql://")).ok_or_else(|| {
+        Error::type_error(format!("url must start with postgres:// or postgresql://, got '{}'", redact_url(raw)))
+    })?;
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     let host_part = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     if host_part.contains(',') {
         return Err(Error::invalid("Multi-host connection strings are not supported for Aurora DSQL"));
     }
-    let url = url::Url::parse(raw).map_err(|e| Error::type_error(format!("url is not a valid connection URL ({e}): '{}'", redact_url(raw))))?;
+    let url = url::Url::parse(raw)
+        .map_err(|e| Error::type_error(format!("url is not a valid connection URL ({e}): '{}'", redact_url(raw))))?;
     let mut parts = UrlParts::default();
     if let Some(h) = url.host_str().filter(|h| !h.is_empty()) {
         parts.host = Some(h.trim_start_matches('[').trim_end_matches(']').to_string());
@@ -258,11 +259,17 @@ fn number_value(name: &str, v: &Value, min: f64, max: f64, integer: bool) -> Res
     let what = if integer { "an integer" } else { "a number" };
     let x = match v {
         Value::Number(x) => x.as_f64().unwrap_or(f64::NAN),
-        Value::String(s) if !s.trim().is_empty() => s.trim().parse::<f64>().map_err(|_| Error::type_error(format!("{name} must be {what}, got {}", describe(v))))?,
+        Value::String(s) if !s.trim().is_empty() => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| Error::type_error(format!("{name} must be {what}, got {}", describe(v))))?,
         _ => return Err(Error::type_error(format!("{name} must be {what}, got {}", describe(v)))),
     };
     if !x.is_finite() || (integer && x.fract() != 0.0) {
-        return Err(Error::type_error(format!("{name} must be a finite {}, got {x}", if integer { "integer" } else { "number" })));
+        return Err(Error::type_error(format!(
+            "{name} must be a finite {}, got {x}",
+            if integer { "integer" } else { "number" }
+        )));
     }
     if x < min || x > max {
         return Err(Error::range_error(format!("{name} must be between {min} and {max}, got {x}")));
@@ -295,7 +302,12 @@ fn valid_host(h: &str) -> bool {
 pub fn region_from_host(host: &str) -> Option<String> {
     let labels: Vec<&str> = host.split('.').collect();
     let n = labels.len();
-    if n >= 5 && labels[n - 1].eq_ignore_ascii_case("aws") && labels[n - 2].eq_ignore_ascii_case("on") && labels[n - 4].to_ascii_lowercase().starts_with("dsql") && !labels[n - 3].is_empty() {
+    if n >= 5
+        && labels[n - 1].eq_ignore_ascii_case("aws")
+        && labels[n - 2].eq_ignore_ascii_case("on")
+        && labels[n - 4].to_ascii_lowercase().starts_with("dsql")
+        && !labels[n - 3].is_empty()
+    {
         return Some(labels[n - 3].to_string());
     }
     None
@@ -331,7 +343,9 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
 
     // Host: options > URL > PGHOST. Arrays and commas are multi-host.
     let host = match o.get(&["hostname", "host"]) {
-        Some((_, Value::Array(_))) => return Err(Error::invalid("Multi-host configurations are not supported for Aurora DSQL")),
+        Some((_, Value::Array(_))) => {
+            return Err(Error::invalid("Multi-host configurations are not supported for Aurora DSQL"))
+        }
         Some((_, Value::String(s))) => Some(s.clone()),
         Some((n, v)) => return Err(Error::type_error(format!("{n} must be a string, got {}", describe(v)))),
         None => url.host.clone().or_else(|| env.var("PGHOST")),
@@ -343,7 +357,10 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
         return Err(Error::invalid("Multi-host configurations are not supported for Aurora DSQL"));
     }
     if !valid_host(&host) {
-        return Err(Error::type_error(format!("host must be a DSQL host name or cluster id (letters, digits, '.' and '-'), got '{}'", host.chars().take(80).collect::<String>())));
+        return Err(Error::type_error(format!(
+            "host must be a DSQL host name or cluster id (letters, digits, '.' and '-'), got '{}'",
+            host.chars().take(80).collect::<String>()
+        )));
     }
 
     let region_opt = o.string(&["region"])?;
@@ -355,13 +372,14 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
     let env_region = || env.var("AWS_REGION").or_else(|| env.var("AWS_DEFAULT_REGION"));
     let (host, region) = if !host.contains('.') {
         // A cluster id.
-        let region = region_opt.or_else(env_region).ok_or_else(|| Error::invalid(format!("Region is not specified for cluster '{host}'")))?;
+        let region = region_opt
+            .or_else(env_region)
+            .ok_or_else(|| Error::invalid(format!("Region is not specified for cluster '{host}'")))?;
         (format!("{host}.dsql.{region}.on.aws"), region)
     } else {
-        let region = region_opt
-            .or_else(|| region_from_host(&host))
-            .or_else(env_region)
-            .ok_or_else(|| Error::invalid(format!("Region is not specified and could not be parsed from hostname: '{host}'")))?;
+        let region = region_opt.or_else(|| region_from_host(&host)).or_else(env_region).ok_or_else(|| {
+            Error::invalid(format!("Region is not specified and could not be parsed from hostname: '{host}'"))
+        })?;
         (host, region)
     };
 
@@ -369,12 +387,16 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
     let transport = match o.string(&["transport"])?.as_deref() {
         None | Some("tcp") => {
             if let Some((n, _)) = o.get(&["connectionCheck"]) {
-                return Err(Error::type_error(format!("{n} is an option of auroraDSQLWsPostgres (the WebSocket connector)")));
+                return Err(Error::type_error(format!(
+                    "{n} is an option of auroraDSQLWsPostgres (the WebSocket connector)"
+                )));
             }
             Transport::Tcp
         }
         Some("websocket") => Transport::WebSocket { connection_check: o.bool("connectionCheck")?.unwrap_or(false) },
-        Some(other) => return Err(Error::range_error(format!("transport must be 'tcp' or 'websocket', got '{other}'"))),
+        Some(other) => {
+            return Err(Error::range_error(format!("transport must be 'tcp' or 'websocket', got '{other}'")))
+        }
     };
 
     let port = match o.get(&["port"]) {
@@ -392,10 +414,17 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
 
     let hostaddr = match o.string(&["hostaddr"])? {
         None => None,
-        Some(a) => Some(a.parse::<IpAddr>().map_err(|_| Error::type_error(format!("hostaddr must be an IPv4 or IPv6 address, got '{a}'")))?),
+        Some(a) => Some(
+            a.parse::<IpAddr>()
+                .map_err(|_| Error::type_error(format!("hostaddr must be an IPv4 or IPv6 address, got '{a}'")))?,
+        ),
     };
 
-    let database = o.string(&["database", "db"])?.or(url.database.clone()).or_else(|| env.var("PGDATABASE")).unwrap_or_else(|| "postgres".into());
+    let database = o
+        .string(&["database", "db"])?
+        .or(url.database.clone())
+        .or_else(|| env.var("PGDATABASE"))
+        .unwrap_or_else(|| "postgres".into());
     let username = o
         .string(&["username", "user"])?
         .or(url.user.clone())
@@ -406,7 +435,9 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
         return Err(Error::type_error("username must not be empty"));
     }
 
-    let token_duration_secs = o.number("tokenDurationSecs", 1.0, MAX_TOKEN_DURATION_SECS as f64, true)?.map_or(DEFAULT_TOKEN_DURATION_SECS, |x| x as u64);
+    let token_duration_secs = o
+        .number("tokenDurationSecs", 1.0, MAX_TOKEN_DURATION_SECS as f64, true)?
+        .map_or(DEFAULT_TOKEN_DURATION_SECS, |x| x as u64);
     let profile = o.string(&["profile"])?.or_else(|| env.var("AWS_PROFILE"));
     let static_credentials = static_credentials(map.get("customCredentialsProvider"))?;
 
@@ -422,7 +453,12 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
                     Value::Number(n) => n.to_string(),
                     Value::Bool(b) => b.to_string(),
                     Value::Null => continue,
-                    other => return Err(Error::type_error(format!("connection.{k} must be a string, number or boolean, got {}", describe(other)))),
+                    other => {
+                        return Err(Error::type_error(format!(
+                            "connection.{k} must be a string, number or boolean, got {}",
+                            describe(other)
+                        )))
+                    }
                 };
                 if !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') || k.is_empty() {
                     return Err(Error::type_error(format!("connection keys must be parameter names, got '{k}'")));
@@ -446,7 +482,11 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
 
     let max = match o2.number("max", 1.0, 10_000.0, true)? {
         Some(x) => x as usize,
-        None => env.var("PGMAX").map(|v| number_value("PGMAX", &Value::String(v), 1.0, 10_000.0, true)).transpose()?.map_or(10, |x| x as usize),
+        None => env
+            .var("PGMAX")
+            .map(|v| number_value("PGMAX", &Value::String(v), 1.0, 10_000.0, true))
+            .transpose()?
+            .map_or(10, |x| x as usize),
     };
     let secs = |name: &'static str, env_name: &str, min: f64| -> Result<Option<f64>> {
         match o2.number(name, min, 1e9, false)? {
@@ -458,7 +498,9 @@ pub fn resolve(url: Option<&str>, options: &Value, env: &dyn Env) -> Result<Conf
     let max_lifetime = match secs("max_lifetime", "PGMAX_LIFETIME", 0.0)? {
         Some(x) if x > 0.0 => Some((Duration::from_secs_f64(x), Duration::from_secs_f64(x))),
         Some(_) => None,
-        None => Some((Duration::from_secs(DEFAULT_MAX_LIFETIME_SECS.0), Duration::from_secs(DEFAULT_MAX_LIFETIME_SECS.1))),
+        None => {
+            Some((Duration::from_secs(DEFAULT_MAX_LIFETIME_SECS.0), Duration::from_secs(DEFAULT_MAX_LIFETIME_SECS.1)))
+        }
     };
     let connect_timeout = Duration::from_secs_f64(secs("connect_timeout", "PGCONNECT_TIMEOUT", 0.001)?.unwrap_or(30.0));
     let keep_alive = match o2.get(&["keep_alive"]) {
@@ -503,7 +545,9 @@ fn root_certificates(o: &Opts, env: &dyn Env) -> Result<Vec<String>> {
         None | Some("") | Some("system") => Ok(vec![]),
         Some(p) => match std::fs::read_to_string(p) {
             Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => Ok(vec![pem]),
-            Ok(_) => Err(Error::type_error(format!("sslrootcert (or PGSSLROOTCERT) must name a PEM file of certificates: '{p}' holds none"))),
+            Ok(_) => Err(Error::type_error(format!(
+                "sslrootcert (or PGSSLROOTCERT) must name a PEM file of certificates: '{p}' holds none"
+            ))),
             Err(e) => Err(Error::invalid(format!("sslrootcert (or PGSSLROOTCERT): cannot read '{p}': {e}"))),
         },
     }
@@ -513,7 +557,9 @@ fn resolve_tls(o: &Opts, env: &dyn Env) -> Result<Tls> {
     let direct = match o.string(&["sslnegotiation"])?.as_deref() {
         None | Some("postgres") => false,
         Some("direct") => true,
-        Some(other) => return Err(Error::range_error(format!("sslnegotiation must be 'postgres' or 'direct', got '{other}'"))),
+        Some(other) => {
+            return Err(Error::range_error(format!("sslnegotiation must be 'postgres' or 'direct', got '{other}'")))
+        }
     };
     let verified = |ca: Vec<String>| Tls::Enabled { verify: true, ca, direct };
     let roots = || root_certificates(o, env);
@@ -525,31 +571,51 @@ fn resolve_tls(o: &Opts, env: &dyn Env) -> Result<Tls> {
             // postgres.js turns 'require'/'prefer'/'allow' into unverified TLS; we verify (documented).
             "require" | "verify-full" | "verify-ca" | "prefer" | "allow" => Ok(verified(roots()?)),
             "disable" => Ok(Tls::Disabled),
-            other => Err(Error::range_error(format!("ssl must be a boolean, an object or one of 'require', 'verify-full', 'disable', got '{other}'"))),
+            other => Err(Error::range_error(format!(
+                "ssl must be a boolean, an object or one of 'require', 'verify-full', 'disable', got '{other}'"
+            ))),
         },
         Some((_, Value::Object(m))) => {
             let verify = match m.get("rejectUnauthorized") {
                 None | Some(Value::Null) => true,
                 Some(Value::Bool(b)) => *b,
-                Some(v) => return Err(Error::type_error(format!("ssl.rejectUnauthorized must be a boolean, got {}", describe(v)))),
+                Some(v) => {
+                    return Err(Error::type_error(format!(
+                        "ssl.rejectUnauthorized must be a boolean, got {}",
+                        describe(v)
+                    )))
+                }
             };
             let ca = match m.get("ca") {
                 None | Some(Value::Null) => roots()?,
                 Some(Value::String(s)) => vec![s.clone()],
                 Some(Value::Array(a)) => a
                     .iter()
-                    .map(|v| v.as_str().map(str::to_string).ok_or_else(|| Error::type_error("ssl.ca must be a PEM string, a Buffer or an array of them")))
+                    .map(|v| {
+                        v.as_str().map(str::to_string).ok_or_else(|| {
+                            Error::type_error("ssl.ca must be a PEM string, a Buffer or an array of them")
+                        })
+                    })
                     .collect::<Result<_>>()?,
-                Some(v) => return Err(Error::type_error(format!("ssl.ca must be a PEM string, a Buffer or an array of them, got {}", describe(v)))),
+                Some(v) => {
+                    return Err(Error::type_error(format!(
+                        "ssl.ca must be a PEM string, a Buffer or an array of them, got {}",
+                        describe(v)
+                    )))
+                }
             };
             for pem in &ca {
                 if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                    return Err(Error::type_error("ssl.ca must contain PEM certificates (-----BEGIN CERTIFICATE-----)"));
+                    return Err(Error::type_error(
+                        "ssl.ca must contain PEM certificates (-----BEGIN CERTIFICATE-----)",
+                    ));
                 }
             }
             Ok(Tls::Enabled { verify, ca, direct })
         }
-        Some((n, v)) => Err(Error::type_error(format!("{n} must be a boolean, an object or a string, got {}", describe(v)))),
+        Some((n, v)) => {
+            Err(Error::type_error(format!("{n} must be a boolean, an object or a string, got {}", describe(v))))
+        }
     }
 }
 
@@ -557,7 +623,12 @@ fn static_credentials(v: Option<&Value>) -> Result<Option<StaticCredentials>> {
     let m = match v {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(m)) => m,
-        Some(v) => return Err(Error::type_error(format!("customCredentialsProvider must be a function or an object with accessKeyId and secretAccessKey, got {}", describe(v)))),
+        Some(v) => {
+            return Err(Error::type_error(format!(
+            "customCredentialsProvider must be a function or an object with accessKeyId and secretAccessKey, got {}",
+            describe(v)
+        )))
+        }
     };
     let s = |k: &str, required: bool| -> Result<Option<String>> {
         match m.get(k) {
@@ -593,29 +664,169 @@ mod tests {
     fn host_region_and_defaults() {
         let none = env_of(&[]);
         // (url, options, env, expected host, region, user, database) — one row per rule.
-        type Row = (Option<&'static str>, Value, &'static [(&'static str, &'static str)], &'static str, &'static str, &'static str, &'static str);
+        type Row = (
+            Option<&'static str>,
+            Value,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static str,
+        );
         let rows: Vec<Row> = vec![
-            (None, json!({"host": "c1.dsql.us-east-1.on.aws"}), &[], "c1.dsql.us-east-1.on.aws", "us-east-1", "admin", "postgres"),
-            (None, json!({"hostname": "c1.dsql.eu-west-1.on.aws", "host": "ignored.dsql.us-east-1.on.aws"}), &[], "c1.dsql.eu-west-1.on.aws", "eu-west-1", "admin", "postgres"),
-            (None, json!({"host": "c1.dsql-fnh4.ap-south-1.on.aws"}), &[], "c1.dsql-fnh4.ap-south-1.on.aws", "ap-south-1", "admin", "postgres"),
-            (None, json!({"host": CLUSTER, "region": "us-west-2"}), &[], "abcdefghijklmnopqrstuvwxyz.dsql.us-west-2.on.aws", "us-west-2", "admin", "postgres"),
-            (None, json!({"host": CLUSTER}), &[("AWS_REGION", "eu-central-1")], "abcdefghijklmnopqrstuvwxyz.dsql.eu-central-1.on.aws", "eu-central-1", "admin", "postgres"),
-            (None, json!({"host": CLUSTER}), &[("AWS_DEFAULT_REGION", "sa-east-1")], "abcdefghijklmnopqrstuvwxyz.dsql.sa-east-1.on.aws", "sa-east-1", "admin", "postgres"),
-            (None, json!({"host": CLUSTER}), &[("AWS_REGION", "r1"), ("AWS_DEFAULT_REGION", "r2")], "abcdefghijklmnopqrstuvwxyz.dsql.r1.on.aws", "r1", "admin", "postgres"),
-            (None, json!({"host": "c1.dsql.us-east-1.on.aws", "region": "us-east-2"}), &[], "c1.dsql.us-east-1.on.aws", "us-east-2", "admin", "postgres"),
-            (None, json!({"host": "db.example.com"}), &[("AWS_REGION", "us-east-1")], "db.example.com", "us-east-1", "admin", "postgres"),
-            (None, json!({}), &[("PGHOST", "c2.dsql.us-east-1.on.aws"), ("PGUSERNAME", "bob"), ("PGDATABASE", "d")], "c2.dsql.us-east-1.on.aws", "us-east-1", "bob", "d"),
-            (None, json!({}), &[("PGHOST", "c2.dsql.us-east-1.on.aws"), ("PGUSER", "carol")], "c2.dsql.us-east-1.on.aws", "us-east-1", "carol", "postgres"),
-            (None, json!({"host": "c1.dsql.us-east-1.on.aws", "user": "u1", "db": "d1"}), &[("PGUSERNAME", "x")], "c1.dsql.us-east-1.on.aws", "us-east-1", "u1", "d1"),
-            (None, json!({"host": "c1.dsql.us-east-1.on.aws", "username": "u2", "user": "u1", "database": "d2"}), &[], "c1.dsql.us-east-1.on.aws", "us-east-1", "u2", "d2"),
-            (Some("postgres://alice@c3.dsql.us-east-2.on.aws/mydb"), json!({}), &[], "c3.dsql.us-east-2.on.aws", "us-east-2", "alice", "mydb"),
-            (Some("postgresql://c3.dsql.us-east-2.on.aws"), json!({"username": "bob"}), &[("PGHOST", "other")], "c3.dsql.us-east-2.on.aws", "us-east-2", "bob", "postgres"),
-            (Some("postgres://alice:pw@c3.dsql.us-east-2.on.aws:5433/db"), json!({"host": "c4.dsql.us-west-1.on.aws", "database": "o"}), &[], "c4.dsql.us-west-1.on.aws", "us-west-1", "alice", "o"),
+            (
+                None,
+                json!({"host": "c1.dsql.us-east-1.on.aws"}),
+                &[],
+                "c1.dsql.us-east-1.on.aws",
+                "us-east-1",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"hostname": "c1.dsql.eu-west-1.on.aws", "host": "ignored.dsql.us-east-1.on.aws"}),
+                &[],
+                "c1.dsql.eu-west-1.on.aws",
+                "eu-west-1",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"host": "c1.dsql-fnh4.ap-south-1.on.aws"}),
+                &[],
+                "c1.dsql-fnh4.ap-south-1.on.aws",
+                "ap-south-1",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"host": CLUSTER, "region": "us-west-2"}),
+                &[],
+                "abcdefghijklmnopqrstuvwxyz.dsql.us-west-2.on.aws",
+                "us-west-2",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"host": CLUSTER}),
+                &[("AWS_REGION", "eu-central-1")],
+                "abcdefghijklmnopqrstuvwxyz.dsql.eu-central-1.on.aws",
+                "eu-central-1",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"host": CLUSTER}),
+                &[("AWS_DEFAULT_REGION", "sa-east-1")],
+                "abcdefghijklmnopqrstuvwxyz.dsql.sa-east-1.on.aws",
+                "sa-east-1",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"host": CLUSTER}),
+                &[("AWS_REGION", "r1"), ("AWS_DEFAULT_REGION", "r2")],
+                "abcdefghijklmnopqrstuvwxyz.dsql.r1.on.aws",
+                "r1",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"host": "c1.dsql.us-east-1.on.aws", "region": "us-east-2"}),
+                &[],
+                "c1.dsql.us-east-1.on.aws",
+                "us-east-2",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"host": "db.example.com"}),
+                &[("AWS_REGION", "us-east-1")],
+                "db.example.com",
+                "us-east-1",
+                "admin",
+                "postgres",
+            ),
+            (
+                None,
+                json!({}),
+                &[("PGHOST", "c2.dsql.us-east-1.on.aws"), ("PGUSERNAME", "bob"), ("PGDATABASE", "d")],
+                "c2.dsql.us-east-1.on.aws",
+                "us-east-1",
+                "bob",
+                "d",
+            ),
+            (
+                None,
+                json!({}),
+                &[("PGHOST", "c2.dsql.us-east-1.on.aws"), ("PGUSER", "carol")],
+                "c2.dsql.us-east-1.on.aws",
+                "us-east-1",
+                "carol",
+                "postgres",
+            ),
+            (
+                None,
+                json!({"host": "c1.dsql.us-east-1.on.aws", "user": "u1", "db": "d1"}),
+                &[("PGUSERNAME", "x")],
+                "c1.dsql.us-east-1.on.aws",
+                "us-east-1",
+                "u1",
+                "d1",
+            ),
+            (
+                None,
+                json!({"host": "c1.dsql.us-east-1.on.aws", "username": "u2", "user": "u1", "database": "d2"}),
+                &[],
+                "c1.dsql.us-east-1.on.aws",
+                "us-east-1",
+                "u2",
+                "d2",
+            ),
+            (
+                Some("postgres://alice@c3.dsql.us-east-2.on.aws/mydb"),
+                json!({}),
+                &[],
+                "c3.dsql.us-east-2.on.aws",
+                "us-east-2",
+                "alice",
+                "mydb",
+            ),
+            (
+                Some("postgresql://c3.dsql.us-east-2.on.aws"),
+                json!({"username": "bob"}),
+                &[("PGHOST", "other")],
+                "c3.dsql.us-east-2.on.aws",
+                "us-east-2",
+                "bob",
+                "postgres",
+            ),
+            (
+                Some("postgres://alice:pw@c3.dsql.us-east-2.on.aws:5433/db"),
+                json!({"host": "c4.dsql.us-west-1.on.aws", "database": "o"}),
+                &[],
+                "c4.dsql.us-west-1.on.aws",
+                "us-west-1",
+                "alice",
+                "o",
+            ),
         ];
         for (url, opts, env, host, region, user, db) in rows {
             let e = env_of(env);
             let c = resolve(url, &opts, &e).unwrap_or_else(|e| panic!("{opts} {url:?}: {e}"));
-            assert_eq!((c.host.as_str(), c.region.as_str(), c.username.as_str(), c.database.as_str()), (host, region, user, db), "{opts} {url:?}");
+            assert_eq!(
+                (c.host.as_str(), c.region.as_str(), c.username.as_str(), c.database.as_str()),
+                (host, region, user, db),
+                "{opts} {url:?}"
+            );
         }
         let c = resolve(None, &json!({"host": "c1.dsql.us-east-1.on.aws"}), &none).unwrap();
         assert_eq!(c.port, 5432);
@@ -634,11 +845,27 @@ mod tests {
         let none = env_of(&[]);
         let rows: Vec<(Option<&str>, Value, &str)> = vec![
             (None, json!({}), "Host is required"),
-            (None, json!({"host": ["a.dsql.us-east-1.on.aws", "b.dsql.us-east-1.on.aws"]}), "Multi-host configurations are not supported for Aurora DSQL"),
-            (None, json!({"host": "a.dsql.us-east-1.on.aws,b.dsql.us-east-1.on.aws"}), "Multi-host configurations are not supported for Aurora DSQL"),
-            (Some("postgres://admin@a.dsql.us-east-1.on.aws,b.dsql.us-east-1.on.aws/postgres"), json!({}), "Multi-host connection strings are not supported for Aurora DSQL"),
+            (
+                None,
+                json!({"host": ["a.dsql.us-east-1.on.aws", "b.dsql.us-east-1.on.aws"]}),
+                "Multi-host configurations are not supported for Aurora DSQL",
+            ),
+            (
+                None,
+                json!({"host": "a.dsql.us-east-1.on.aws,b.dsql.us-east-1.on.aws"}),
+                "Multi-host configurations are not supported for Aurora DSQL",
+            ),
+            (
+                Some("postgres://admin@a.dsql.us-east-1.on.aws,b.dsql.us-east-1.on.aws/postgres"),
+                json!({}),
+                "Multi-host connection strings are not supported for Aurora DSQL",
+            ),
             (None, json!({"host": CLUSTER}), "Region is not specified for cluster 'abcdefghijklmnopqrstuvwxyz'"),
-            (None, json!({"host": "db.example.com"}), "Region is not specified and could not be parsed from hostname: 'db.example.com'"),
+            (
+                None,
+                json!({"host": "db.example.com"}),
+                "Region is not specified and could not be parsed from hostname: 'db.example.com'",
+            ),
         ];
         for (url, opts, msg) in rows {
             let err = resolve(url, &opts, &none).unwrap_err();
@@ -680,7 +907,11 @@ mod tests {
             (json!({"idle_timeout": "soon"}), Type, "idle_timeout"),
             (json!({"prepare": "yes"}), Type, "prepare"),
             (json!({"connection": "x"}), Type, "connection"),
-            (json!({"customCredentialsProvider": {"accessKeyId": "a"}}), Type, "customCredentialsProvider.secretAccessKey"),
+            (
+                json!({"customCredentialsProvider": {"accessKeyId": "a"}}),
+                Type,
+                "customCredentialsProvider.secretAccessKey",
+            ),
             (json!({"customCredentialsProvider": 7}), Type, "customCredentialsProvider"),
             (json!({"host": "evil.com/?x=1"}), Type, "host"),
             (json!({"host": "a b.dsql.us-east-1.on.aws"}), Type, "host"),
@@ -706,18 +937,35 @@ mod tests {
         assert_eq!(c.tls, Tls::Enabled { verify: false, ca: vec![], direct: true });
         assert_eq!(c.application_name, format!("prisma:aurora-dsql-postgres/{PACKAGE_VERSION}"));
         assert_eq!(c.startup, vec![("search_path".to_string(), "s".to_string())]);
-        assert_eq!((c.max, c.idle_timeout, c.connect_timeout), (3, Some(Duration::from_secs(5)), Duration::from_secs(2)));
+        assert_eq!(
+            (c.max, c.idle_timeout, c.connect_timeout),
+            (3, Some(Duration::from_secs(5)), Duration::from_secs(2))
+        );
         assert_eq!(c.max_lifetime, Some((Duration::from_secs(60), Duration::from_secs(60))));
         assert_eq!(c.hostaddr, Some("127.0.0.1".parse().unwrap()));
         assert!(!c.prepare);
-        let c = resolve(None, &json!({"host": "c1.dsql.us-east-1.on.aws", "connection": {"application_name": "  "}, "ssl": "require"}), &none).unwrap();
+        let c = resolve(
+            None,
+            &json!({"host": "c1.dsql.us-east-1.on.aws", "connection": {"application_name": "  "}, "ssl": "require"}),
+            &none,
+        )
+        .unwrap();
         assert_eq!(c.application_name, format!("aurora-dsql-postgres/{PACKAGE_VERSION}"));
         assert_eq!(c.tls, Tls::Enabled { verify: true, ca: vec![], direct: false }, "'require' stays verified");
         let c = resolve(Some("postgres://c1.dsql.us-east-1.on.aws/?sslmode=disable&max=4"), &json!({}), &none).unwrap();
         assert_eq!((c.tls.clone(), c.max), (Tls::Disabled, 4));
-        let env = env_of(&[("PGMAX", "7"), ("PGIDLE_TIMEOUT", "9"), ("PGCONNECT_TIMEOUT", "3"), ("PGPORT", "6543"), ("AWS_PROFILE", "p1")]);
+        let env = env_of(&[
+            ("PGMAX", "7"),
+            ("PGIDLE_TIMEOUT", "9"),
+            ("PGCONNECT_TIMEOUT", "3"),
+            ("PGPORT", "6543"),
+            ("AWS_PROFILE", "p1"),
+        ]);
         let c = resolve(None, &json!({"host": "c1.dsql.us-east-1.on.aws"}), &env).unwrap();
-        assert_eq!((c.max, c.idle_timeout, c.connect_timeout, c.port, c.profile.as_deref()), (7, Some(Duration::from_secs(9)), Duration::from_secs(3), 6543, Some("p1")));
+        assert_eq!(
+            (c.max, c.idle_timeout, c.connect_timeout, c.port, c.profile.as_deref()),
+            (7, Some(Duration::from_secs(9)), Duration::from_secs(3), 6543, Some("p1"))
+        );
         let c = resolve(None, &json!({"host": "c1.dsql.us-east-1.on.aws", "profile": "p2", "customCredentialsProvider": {"accessKeyId": "AK", "secretAccessKey": "SK", "sessionToken": "ST"}}), &env).unwrap();
         assert_eq!(c.profile.as_deref(), Some("p2"));
         let creds = c.static_credentials.unwrap();
@@ -750,27 +998,46 @@ mod tests {
             assert_eq!(ca_of(resolve(None, &o, &env).unwrap()).len(), 1);
         }
         // An explicit ca wins; `sslrootcert` (option or URL) wins over the environment; `system` means none.
-        let given = ca_of(resolve(None, &json!({"host": host, "ssl": {"ca": "-----BEGIN CERTIFICATE-----x"}}), &env).unwrap());
+        let given =
+            ca_of(resolve(None, &json!({"host": host, "ssl": {"ca": "-----BEGIN CERTIFICATE-----x"}}), &env).unwrap());
         assert_eq!(given, vec!["-----BEGIN CERTIFICATE-----x".to_string()]);
         assert!(ca_of(resolve(None, &json!({"host": host, "sslrootcert": "system"}), &env).unwrap()).is_empty());
-        assert_eq!(ca_of(resolve(Some(&format!("postgres://{host}/?sslrootcert={path}")), &json!({}), &env_of(&[])).unwrap()).len(), 1);
+        assert_eq!(
+            ca_of(resolve(Some(&format!("postgres://{host}/?sslrootcert={path}")), &json!({}), &env_of(&[])).unwrap())
+                .len(),
+            1
+        );
         // A file that is not PEM, or is missing, is an error naming the option.
-        let err = resolve(None, &json!({"host": host, "sslrootcert": junk.to_str().unwrap()}), &env_of(&[])).unwrap_err();
+        let err =
+            resolve(None, &json!({"host": host, "sslrootcert": junk.to_str().unwrap()}), &env_of(&[])).unwrap_err();
         assert!(err.to_string().contains("sslrootcert"), "{err}");
-        let err = resolve(None, &json!({"host": host, "sslrootcert": "/nonexistent/ca.pem"}), &env_of(&[])).unwrap_err();
+        let err =
+            resolve(None, &json!({"host": host, "sslrootcert": "/nonexistent/ca.pem"}), &env_of(&[])).unwrap_err();
         assert!(err.to_string().contains("sslrootcert"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn an_overlay_of_runtime_variables_comes_before_the_process_environment() {
-        let overlay = EnvOverlay::new([("PGHOST", "c9.dsql.eu-west-1.on.aws"), ("PGUSER", "app"), ("PGPORT", ""), ("AWS_SECRET_ACCESS_KEY", "s3cr3t")].map(|(k, v)| (k.to_string(), v.to_string())));
+        let overlay = EnvOverlay::new(
+            [
+                ("PGHOST", "c9.dsql.eu-west-1.on.aws"),
+                ("PGUSER", "app"),
+                ("PGPORT", ""),
+                ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let c = resolve_with(None, &json!({}), overlay.clone()).unwrap();
-        assert_eq!((c.host.as_str(), c.region.as_str(), c.username.as_str(), c.port), ("c9.dsql.eu-west-1.on.aws", "eu-west-1", "app", 5432), "an empty value is unset");
+        assert_eq!(
+            (c.host.as_str(), c.region.as_str(), c.username.as_str(), c.port),
+            ("c9.dsql.eu-west-1.on.aws", "eu-west-1", "app", 5432),
+            "an empty value is unset"
+        );
         assert_eq!(c.env, overlay, "the configuration keeps the overlay for the transport and the credential chain");
         assert_eq!(overlay.var("AWS_SECRET_ACCESS_KEY").as_deref(), Some("s3cr3t"));
         assert!(!format!("{c:?}").contains("s3cr3t"), "debug output shows the names only");
-        assert!(overlay.merged().get("PGPORT").is_none(), "an empty value removes the variable");
+        assert!(!overlay.merged().contains_key("PGPORT"), "an empty value removes the variable");
     }
 
     #[test]

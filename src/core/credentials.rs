@@ -19,7 +19,11 @@ pub enum Source {
     /// aws-config's default chain: environment, shared config and credentials files (with `profile`),
     /// SSO, web identity, ECS, IMDS. The chain reads its variables through `env` (the JS runtime's
     /// values over the process environment).
-    DefaultChain { profile: Option<String>, region: String, env: EnvOverlay },
+    DefaultChain {
+        profile: Option<String>,
+        region: String,
+        env: EnvOverlay,
+    },
     Provider(SharedCredentialsProvider),
 }
 
@@ -102,7 +106,8 @@ fn https_client(env: &EnvOverlay) -> aws_types::sdk_config::SharedHttpClient {
     use aws_smithy_http_client::{tls, Builder, ConnectorBuilder};
     let proxy = proxy_config(env);
     Builder::new().build_with_connector_fn(move |settings, runtime_components| {
-        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
+        let mut conn =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
         conn.set_connector_settings(settings.cloned());
         if let Some(components) = runtime_components {
             conn.set_sleep_impl(components.sleep_impl());
@@ -112,7 +117,8 @@ fn https_client(env: &EnvOverlay) -> aws_types::sdk_config::SharedHttpClient {
     })
 }
 
-const PROXY_VARIABLES: [&str; 8] = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"];
+const PROXY_VARIABLES: [&str; 8] =
+    ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"];
 
 /// The credential chain's proxy: HTTPS_PROXY (HTTPS requests: STS, SSO) or else ALL_PROXY (every
 /// request), with NO_PROXY's exceptions, read through `env` when the facade passed any proxy variable
@@ -153,7 +159,11 @@ impl ProvideCredentials for NoCredentials {
     where
         Self: 'a,
     {
-        aws_credential_types::provider::future::ProvideCredentials::ready(Err(aws_credential_types::provider::error::CredentialsError::not_loaded("no credentials provider is configured")))
+        aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+            aws_credential_types::provider::error::CredentialsError::not_loaded(
+                "no credentials provider is configured",
+            ),
+        ))
     }
 }
 
@@ -175,21 +185,33 @@ mod tests {
         {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
             let exp = self.expiry_in.map(|d| SystemTime::now() + d);
-            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(format!("AK{n}"), "SK", None, exp, "test")))
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("AK{n}"),
+                "SK",
+                None,
+                exp,
+                "test",
+            )))
         }
     }
 
     #[tokio::test]
     async fn caches_until_expiry() {
         let calls = Arc::new(AtomicUsize::new(0));
-        let cache = CredentialCache::new(Source::Provider(SharedCredentialsProvider::new(Counting { calls: calls.clone(), expiry_in: Some(Duration::from_secs(3600)) })));
+        let cache = CredentialCache::new(Source::Provider(SharedCredentialsProvider::new(Counting {
+            calls: calls.clone(),
+            expiry_in: Some(Duration::from_secs(3600)),
+        })));
         for _ in 0..5 {
             assert_eq!(cache.get().await.unwrap().access_key_id(), "AK0");
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // Credentials inside the refresh window are resolved again on every use.
         let calls = Arc::new(AtomicUsize::new(0));
-        let cache = CredentialCache::new(Source::Provider(SharedCredentialsProvider::new(Counting { calls: calls.clone(), expiry_in: Some(Duration::from_secs(30)) })));
+        let cache = CredentialCache::new(Source::Provider(SharedCredentialsProvider::new(Counting {
+            calls: calls.clone(),
+            expiry_in: Some(Duration::from_secs(30)),
+        })));
         cache.get().await.unwrap();
         assert_eq!(cache.get().await.unwrap().access_key_id(), "AK1");
         cache.invalidate().await;
@@ -212,7 +234,11 @@ mod tests {
         }
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
         let get = |profile: Option<&str>| {
-            let cache = CredentialCache::new(Source::DefaultChain { profile: profile.map(str::to_string), region: "us-east-1".into(), env: EnvOverlay::default() });
+            let cache = CredentialCache::new(Source::DefaultChain {
+                profile: profile.map(str::to_string),
+                region: "us-east-1".into(),
+                env: EnvOverlay::default(),
+            });
             async move { cache.get().await }
         };
         let c = get(Some("other")).await.unwrap();
@@ -230,13 +256,27 @@ mod tests {
         // finds them; nothing of the process environment is changed or needed.
         let overlay = |key: &str| {
             EnvOverlay::new(
-                [("AWS_ACCESS_KEY_ID", key), ("AWS_SECRET_ACCESS_KEY", "overlay-secret"), ("AWS_SESSION_TOKEN", ""), ("AWS_EC2_METADATA_DISABLED", "true"), ("AWS_CONFIG_FILE", "/nonexistent/config"), ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")]
-                    .map(|(k, v)| (k.to_string(), v.to_string())),
+                [
+                    ("AWS_ACCESS_KEY_ID", key),
+                    ("AWS_SECRET_ACCESS_KEY", "overlay-secret"),
+                    ("AWS_SESSION_TOKEN", ""),
+                    ("AWS_EC2_METADATA_DISABLED", "true"),
+                    ("AWS_CONFIG_FILE", "/nonexistent/config"),
+                    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+                ]
+                .map(|(k, v)| (k.to_string(), v.to_string())),
             )
         };
-        let cache = CredentialCache::new(Source::DefaultChain { profile: None, region: "us-east-1".into(), env: overlay("AKOVERLAY") });
+        let cache = CredentialCache::new(Source::DefaultChain {
+            profile: None,
+            region: "us-east-1".into(),
+            env: overlay("AKOVERLAY"),
+        });
         let c = cache.get().await.unwrap();
-        assert_eq!((c.access_key_id(), c.secret_access_key(), c.session_token()), ("AKOVERLAY", "overlay-secret", None));
+        assert_eq!(
+            (c.access_key_id(), c.secret_access_key(), c.session_token()),
+            ("AKOVERLAY", "overlay-secret", None)
+        );
         assert!(!format!("{:?}", overlay("AKOVERLAY")).contains("overlay-secret"), "debug output shows names only");
     }
 }

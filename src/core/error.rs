@@ -45,14 +45,23 @@ pub struct DbError {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
-    Config { kind: ConfigErrorKind, message: String },
+    Config {
+        kind: ConfigErrorKind,
+        message: String,
+    },
     Db(Box<DbError>),
     /// A connection-level failure with a postgres.js code: `CONNECTION_CLOSED`, `CONNECTION_ENDED`,
     /// `CONNECTION_DESTROYED`, `CONNECT_TIMEOUT`, `CONNECTION_REFUSED`, `TLS_ERROR`, ...
-    Connection { code: &'static str, message: String },
+    Connection {
+        code: &'static str,
+        message: String,
+    },
     /// A client-side error with a code, shaped like postgres.js's `Errors.generic`: the message is
     /// `'<code>: <text>'` (e.g. `57014` for a query cancelled before it was sent).
-    Generic { code: &'static str, message: String },
+    Generic {
+        code: &'static str,
+        message: String,
+    },
     /// A failed system call while connecting, in the shape of Node's own errors (postgres.js
     /// rejects with those): `getaddrinfo ENOTFOUND <host>`, `connect ECONNREFUSED <ip>:<port>`.
     System(Box<SystemError>),
@@ -130,11 +139,19 @@ impl Error {
                 m.insert("code".into(), e.code.clone().into());
                 m.insert("message".into(), e.message.clone().into());
                 let opt = [
-                    ("detail", &e.detail), ("hint", &e.hint), ("position", &e.position),
-                    ("internal_position", &e.internal_position), ("internal_query", &e.internal_query),
-                    ("where", &e.r#where), ("schema_name", &e.schema_name), ("table_name", &e.table_name),
-                    ("column_name", &e.column_name), ("data_type_name", &e.data_type_name),
-                    ("constraint_name", &e.constraint_name), ("file", &e.file), ("line", &e.line),
+                    ("detail", &e.detail),
+                    ("hint", &e.hint),
+                    ("position", &e.position),
+                    ("internal_position", &e.internal_position),
+                    ("internal_query", &e.internal_query),
+                    ("where", &e.r#where),
+                    ("schema_name", &e.schema_name),
+                    ("table_name", &e.table_name),
+                    ("column_name", &e.column_name),
+                    ("data_type_name", &e.data_type_name),
+                    ("constraint_name", &e.constraint_name),
+                    ("file", &e.file),
+                    ("line", &e.line),
                     ("routine", &e.routine),
                 ];
                 for (k, v) in opt {
@@ -144,7 +161,9 @@ impl Error {
                 }
                 Value::Object(m)
             }
-            Error::Connection { code, message } => json!({ "type": "ConnectionError", "code": code, "message": message }),
+            Error::Connection { code, message } => {
+                json!({ "type": "ConnectionError", "code": code, "message": message })
+            }
             Error::System(e) => {
                 let mut m = json!({ "type": "SystemError", "code": e.code, "errno": e.errno, "syscall": e.syscall, "message": e.message() });
                 match &e.about {
@@ -156,8 +175,12 @@ impl Error {
                 }
                 m
             }
-            Error::Credentials(message) => json!({ "type": "CredentialsError", "code": "CREDENTIALS_ERROR", "message": message }),
-            Error::Generic { code, message } => json!({ "type": "Error", "code": code, "message": format!("{code}: {message}") }),
+            Error::Credentials(message) => {
+                json!({ "type": "CredentialsError", "code": "CREDENTIALS_ERROR", "message": message })
+            }
+            Error::Generic { code, message } => {
+                json!({ "type": "Error", "code": code, "message": format!("{code}: {message}") })
+            }
             Error::Other(message) => json!({ "type": "Error", "message": message }),
         }
     }
@@ -239,7 +262,10 @@ impl From<tokio_postgres::Error> for Error {
             // A FATAL error ends the session (e.g. 57P01 after pg_terminate_backend, DSQL's maximum
             // connection age): for the query that was running, the connection closed under it.
             if matches!(db.severity(), "FATAL" | "PANIC") {
-                return Error::connection("CONNECTION_CLOSED", format!("{SERVER_CLOSED}{} ({})", db.message(), db.code().code()));
+                return Error::connection(
+                    "CONNECTION_CLOSED",
+                    format!("{SERVER_CLOSED}{} ({})", db.message(), db.code().code()),
+                );
             }
             return Error::Db(Box::new(db.into()));
         }
@@ -272,15 +298,37 @@ mod tests {
     #[test]
     fn system_errors_read_like_nodes() {
         use super::{Error, SystemError, SystemTarget};
-        let e = Error::System(Box::new(SystemError { code: "ENOTFOUND", errno: -3008, syscall: "getaddrinfo", about: SystemTarget::Hostname("x.invalid".into()) }));
-        assert_eq!(e.to_json(), serde_json::json!({ "type": "SystemError", "code": "ENOTFOUND", "errno": -3008, "syscall": "getaddrinfo", "hostname": "x.invalid", "message": "getaddrinfo ENOTFOUND x.invalid" }));
-        let e = Error::System(Box::new(SystemError { code: "ECONNREFUSED", errno: -111, syscall: "connect", about: SystemTarget::Address("[::1]:5432".parse().unwrap()) }));
-        assert_eq!(e.to_json(), serde_json::json!({ "type": "SystemError", "code": "ECONNREFUSED", "errno": -111, "syscall": "connect", "address": "::1", "port": 5432, "message": "connect ECONNREFUSED ::1:5432" }));
+        let e = Error::System(Box::new(SystemError {
+            code: "ENOTFOUND",
+            errno: -3008,
+            syscall: "getaddrinfo",
+            about: SystemTarget::Hostname("x.invalid".into()),
+        }));
+        assert_eq!(
+            e.to_json(),
+            serde_json::json!({ "type": "SystemError", "code": "ENOTFOUND", "errno": -3008, "syscall": "getaddrinfo", "hostname": "x.invalid", "message": "getaddrinfo ENOTFOUND x.invalid" })
+        );
+        let e = Error::System(Box::new(SystemError {
+            code: "ECONNREFUSED",
+            errno: -111,
+            syscall: "connect",
+            about: SystemTarget::Address("[::1]:5432".parse().unwrap()),
+        }));
+        assert_eq!(
+            e.to_json(),
+            serde_json::json!({ "type": "SystemError", "code": "ECONNREFUSED", "errno": -111, "syscall": "connect", "address": "::1", "port": 5432, "message": "connect ECONNREFUSED ::1:5432" })
+        );
     }
 
     #[test]
     fn causes_follow_the_error_each_once() {
-        let e = Layer("error connecting", Some(Box::new(Layer("tls: invalid peer certificate", Some(Box::new(Layer("invalid peer certificate", None)))))));
+        let e = Layer(
+            "error connecting",
+            Some(Box::new(Layer(
+                "tls: invalid peer certificate",
+                Some(Box::new(Layer("invalid peer certificate", None))),
+            ))),
+        );
         assert_eq!(with_causes(&e), "error connecting: tls: invalid peer certificate");
         assert_eq!(with_causes(&Layer("alone", None)), "alone");
     }

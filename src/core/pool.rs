@@ -9,16 +9,19 @@
 //! Results are streamed as frames into the [`Sink`], which the binding drains with one call for
 //! many completions.
 
+use crate::core::close_wait::CLOSE_WAIT;
 use crate::core::command::command_of;
 use crate::core::config::{Config, Transport};
 use crate::core::copy;
 use crate::core::credentials::CredentialCache;
 use crate::core::error::{Error, Result};
 use crate::core::token::TokenSigner;
-use crate::core::close_wait::CLOSE_WAIT;
 use crate::core::transport::{self, NoticeHandler};
 use crate::core::values::{encode, encoding_for, Encoding};
-use crate::core::wire::{ColumnMeta, FrameWriter, Job, Param, FLAG_COPY, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_FRESH, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
+use crate::core::wire::{
+    ColumnMeta, FrameWriter, Job, Param, FLAG_COPY, FLAG_CURSOR, FLAG_DESCRIBE, FLAG_FRESH, FLAG_PREPARE, FLAG_SIMPLE,
+    FLAG_TEXT, KIND_PARAMETERS,
+};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use std::collections::{HashMap, VecDeque};
@@ -171,7 +174,11 @@ impl Sink {
             let due = q.deferred && !q.signalled && !q.chunks.is_empty();
             q.deferred = false;
             q.signalled |= due;
-            if due { q.hook.clone() } else { None }
+            if due {
+                q.hook.clone()
+            } else {
+                None
+            }
         };
         if let Some(h) = hook {
             h()
@@ -229,7 +236,8 @@ impl Sink {
             {
                 let mut q = lock(&self.buf);
                 let taking = q.last_take.is_none_or(|t| t.elapsed() < TAKER_STALLED);
-                if q.bytes <= ROOM_BYTES || (taking && q.bytes <= ROOM_MAX_BYTES) || self.closed.load(Ordering::SeqCst) {
+                if q.bytes <= ROOM_BYTES || (taking && q.bytes <= ROOM_MAX_BYTES) || self.closed.load(Ordering::SeqCst)
+                {
                     return;
                 }
                 q.waiting = true;
@@ -372,7 +380,24 @@ impl Pool {
         let (destroy, _) = tokio::sync::watch::channel(false);
         let sink = Arc::new(Sink::default());
         sink.signal_later();
-        Ok(Pool { inner: Arc::new(Inner { cfg, creds, signer, connector, sink, state: Mutex::new(State { next_id: 1, ..Default::default() }), opts, idle: Notify::new(), destroy, cursors: Mutex::new(HashMap::new()), cancelled: Mutex::default(), any_cancelled: AtomicBool::new(false), copies: Arc::default(), gate: ConnectGate::default() }) })
+        Ok(Pool {
+            inner: Arc::new(Inner {
+                cfg,
+                creds,
+                signer,
+                connector,
+                sink,
+                state: Mutex::new(State { next_id: 1, ..Default::default() }),
+                opts,
+                idle: Notify::new(),
+                destroy,
+                cursors: Mutex::new(HashMap::new()),
+                cancelled: Mutex::default(),
+                any_cancelled: AtomicBool::new(false),
+                copies: Arc::default(),
+                gate: ConnectGate::default(),
+            }),
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -422,7 +447,15 @@ impl Pool {
         if st.ended {
             return Err(Error::connection("CONNECTION_ENDED", "the pool has been ended"));
         }
-        let idle = st.conns.iter().find(|c| c.inflight.load(Ordering::SeqCst) == 0 && !c.reserved.load(Ordering::SeqCst) && !c.retiring.load(Ordering::SeqCst)).cloned();
+        let idle = st
+            .conns
+            .iter()
+            .find(|c| {
+                c.inflight.load(Ordering::SeqCst) == 0
+                    && !c.reserved.load(Ordering::SeqCst)
+                    && !c.retiring.load(Ordering::SeqCst)
+            })
+            .cloned();
         if let Some(c) = idle {
             c.reserved.store(true, Ordering::SeqCst);
             return Ok(Reservation::Granted(c.id));
@@ -522,7 +555,10 @@ impl Pool {
                 let notified = self.inner.idle.notified();
                 {
                     let st = lock(&self.inner.state);
-                    let busy = st.conns.iter().any(|c| c.inflight.load(Ordering::SeqCst) > 0 || c.reserved.load(Ordering::SeqCst));
+                    let busy = st
+                        .conns
+                        .iter()
+                        .any(|c| c.inflight.load(Ordering::SeqCst) > 0 || c.reserved.load(Ordering::SeqCst));
                     let queued = !st.waiting.is_empty() || !st.reserve_waiters.is_empty();
                     if !busy && !queued {
                         return;
@@ -601,7 +637,11 @@ fn place(inner: &Arc<Inner>, st: &mut State, job: Job) {
             Some(c) => send(c, job),
             None => match st.open_failed.get(&job.conn) {
                 Some(e) => fail(&inner.sink, job.id, e),
-                None => fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection is closed or was released")),
+                None => fail(
+                    &inner.sink,
+                    job.id,
+                    &Error::connection("CONNECTION_CLOSED", "the reserved connection is closed or was released"),
+                ),
             },
         }
         return;
@@ -653,7 +693,19 @@ fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
     let (tx, rx) = mpsc::unbounded_channel();
     let id = st.next_id;
     st.next_id = st.next_id.wrapping_add(1).max(1);
-    let c = Arc::new(Conn { id, tx, inflight: AtomicUsize::new(0), reserved: AtomicBool::new(false), retiring: AtomicBool::new(false), open: AtomicBool::new(false), outstanding: Arc::default(), cancel_token: std::sync::OnceLock::new(), wake: Notify::new(), killed: AtomicBool::new(false), copying: Arc::default() });
+    let c = Arc::new(Conn {
+        id,
+        tx,
+        inflight: AtomicUsize::new(0),
+        reserved: AtomicBool::new(false),
+        retiring: AtomicBool::new(false),
+        open: AtomicBool::new(false),
+        outstanding: Arc::default(),
+        cancel_token: std::sync::OnceLock::new(),
+        wake: Notify::new(),
+        killed: AtomicBool::new(false),
+        copying: Arc::default(),
+    });
     st.conns.push(c.clone());
     tokio::spawn(run_conn(inner.clone(), c.clone(), rx));
     c
@@ -682,7 +734,9 @@ fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiv
             // comes after the pool's back-off (see `ConnectGate`).
             Some(e) if i == 0 || job.conn != 0 => fail(&inner.sink, job.id, e),
             Some(_) => place(inner, &mut st, job),
-            None if job.conn != 0 => fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection was closed")),
+            None if job.conn != 0 => {
+                fail(&inner.sink, job.id, &Error::connection("CONNECTION_CLOSED", "the reserved connection was closed"))
+            }
             None => place(inner, &mut st, job),
         }
     }
@@ -710,7 +764,8 @@ fn remove_conn(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiv
 /// the reconnect delay too).
 async fn open(inner: &Inner) -> Result<transport::Session> {
     let cfg = &inner.cfg;
-    let timeout_error = || Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{}", cfg.host, cfg.port));
+    let timeout_error =
+        || Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{}", cfg.host, cfg.port));
     let mut refreshed = false;
     inner.gate.turn().await;
     let deadline = tokio::time::Instant::now() + cfg.connect_timeout;
@@ -879,7 +934,8 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     let created = Instant::now();
     let max_age = lifetime(&inner.cfg);
     let key = transport::backend_key(&client).await.unwrap_or((0, 0));
-    let mut session = Session { client: Arc::new(client), cache: HashMap::new(), key, ended_by_server, parameters_now, next_seq: 0 };
+    let mut session =
+        Session { client: Arc::new(client), cache: HashMap::new(), key, ended_by_server, parameters_now, next_seq: 0 };
     let mut running: Running = FuturesUnordered::new();
     let mut retry: Vec<Job> = Vec::new();
     let mut last_active = Instant::now();
@@ -903,12 +959,20 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
         if retiring && idle && !reserved && c.inflight.load(Ordering::SeqCst) == 0 {
             break;
         }
-        if idle && !retiring && spun.is_none() && spinner.ready() && c.inflight.load(Ordering::SeqCst) == 0 && pool_idle(&inner) {
+        if idle
+            && !retiring
+            && spun.is_none()
+            && spinner.ready()
+            && c.inflight.load(Ordering::SeqCst) == 0
+            && pool_idle(&inner)
+        {
             inner.sink.signal_now();
             spun = spinner.spin(&mut rx);
         }
-        let deadline = if retiring { None } else { next_deadline(&inner.cfg, created, max_age, last_active, idle, reserved) };
-        let poll_answer = answer.active(running.len(), || c.inflight.load(Ordering::SeqCst) == 1 && pool_inflight(&inner) == 1);
+        let deadline =
+            if retiring { None } else { next_deadline(&inner.cfg, created, max_age, last_active, idle, reserved) };
+        let poll_answer =
+            answer.active(running.len(), || c.inflight.load(Ordering::SeqCst) == 1 && pool_inflight(&inner) == 1);
         tokio::select! {
             biased;
             _ = destroy.changed() => break,
@@ -993,7 +1057,10 @@ async fn run_conn(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiv
     // The client is gone, so the connection task sends Terminate and waits (bounded) for the
     // server to close (see close_wait): the connection counts as open until then, and `close()`
     // (sql.end()) resolves after, as postgres.js's end() does.
-    if !closed_done && graceful && tokio::time::timeout(CLOSE_WAIT + Duration::from_millis(100), &mut closed).await.is_err() {
+    if !closed_done
+        && graceful
+        && tokio::time::timeout(CLOSE_WAIT + Duration::from_millis(100), &mut closed).await.is_err()
+    {
         task.abort();
     }
     c.open.store(false, Ordering::SeqCst);
@@ -1158,7 +1225,14 @@ async fn heartbeat(client: &Client) -> bool {
     }
 }
 
-fn next_deadline(cfg: &Config, created: Instant, max_age: Option<Duration>, last_active: Instant, idle: bool, reserved: bool) -> Option<Instant> {
+fn next_deadline(
+    cfg: &Config,
+    created: Instant,
+    max_age: Option<Duration>,
+    last_active: Instant,
+    idle: bool,
+    reserved: bool,
+) -> Option<Instant> {
     if reserved {
         return None;
     }
@@ -1188,16 +1262,31 @@ fn job_finished(inner: &Arc<Inner>, c: &Arc<Conn>) {
 
 /// Prepares (or finds) the statement in order, then sends the query at once; what remains of it
 /// is returned to run concurrently with later queries.
-async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, retry: &mut Vec<Job>, c: &Arc<Conn>, job: Job) -> Option<RunFuture> {
+async fn start_job(
+    inner: &Arc<Inner>,
+    s: &mut Session,
+    running: &mut Running,
+    retry: &mut Vec<Job>,
+    c: &Arc<Conn>,
+    job: Job,
+) -> Option<RunFuture> {
     let sink = inner.sink.clone();
     if inner.any_cancelled.load(Ordering::SeqCst) && take_cancel(inner, job.id) {
         // Cancelled before it was sent: it never runs (postgres.js's generic 57014).
-        fail(&sink, job.id, &Error::Generic { code: "57014", message: "canceling statement due to user request".into() });
+        fail(
+            &sink,
+            job.id,
+            &Error::Generic { code: "57014", message: "canceling statement due to user request".into() },
+        );
         job_finished(inner, c);
         return None;
     }
     if c.copying.load(Ordering::SeqCst) != 0 {
-        fail(&sink, job.id, &Error::Generic { code: "COPY_IN_PROGRESS", message: "You cannot execute queries during copy".into() });
+        fail(
+            &sink,
+            job.id,
+            &Error::Generic { code: "COPY_IN_PROGRESS", message: "You cannot execute queries during copy".into() },
+        );
         job_finished(inner, c);
         return None;
     }
@@ -1224,9 +1313,14 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
         return launch(inner, c, fut, retry);
     }
     let stmt = if job.has(FLAG_PREPARE) || job.has(FLAG_DESCRIBE) {
-        let same_types = |oids: &[u32]| oids.len() == job.params.len() && oids.iter().zip(&job.params).all(|(o, p)| *o == p.oid);
+        let same_types =
+            |oids: &[u32]| oids.len() == job.params.len() && oids.iter().zip(&job.params).all(|(o, p)| *o == p.oid);
         // describe() always asks the server (a table dropped and made again has new column metadata).
-        let cached = if job.has(FLAG_DESCRIBE) || job.has(FLAG_FRESH) { None } else { s.cache.get(job.sql.as_str()).and_then(|v| v.iter().find(|(o, _)| same_types(o))).map(|(_, p)| p.clone()) };
+        let cached = if job.has(FLAG_DESCRIBE) || job.has(FLAG_FRESH) {
+            None
+        } else {
+            s.cache.get(job.sql.as_str()).and_then(|v| v.iter().find(|(o, _)| same_types(o))).map(|(_, p)| p.clone())
+        };
         match cached {
             Some(st) => Some(st),
             None => {
@@ -1288,7 +1382,8 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
     let fut: RunFuture = Box::pin(async move {
         let mut w = FrameWriter::new(job.id);
         w.state = key;
-        let result = run_extended(&client, &sink, &mut w, &job, stmt, text, &owner.opts.text_oids, cursor.as_deref()).await;
+        let result =
+            run_extended(&client, &sink, &mut w, &job, stmt, text, &owner.opts.text_oids, cursor.as_deref()).await;
         if result.is_ok() {
             lock(&outstanding).remove(&seq);
         }
@@ -1324,7 +1419,15 @@ async fn start_job(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, r
 /// A COPY (see `core::copy`): holds the line until the server has entered copy mode (or failed the
 /// statement), finishing earlier queries meanwhile; then the copy runs as this connection's running
 /// work, and until it ends other queries sent here fail with COPY_IN_PROGRESS.
-async fn start_copy(inner: &Arc<Inner>, s: &mut Session, running: &mut Running, retry: &mut Vec<Job>, c: &Arc<Conn>, job: Job, direction: copy::Direction) -> Option<RunFuture> {
+async fn start_copy(
+    inner: &Arc<Inner>,
+    s: &mut Session,
+    running: &mut Running,
+    retry: &mut Vec<Job>,
+    c: &Arc<Conn>,
+    job: Job,
+    direction: copy::Direction,
+) -> Option<RunFuture> {
     let sink = inner.sink.clone();
     c.copying.store(job.id, Ordering::SeqCst);
     let seq = s.track(c, job.id);
@@ -1444,7 +1547,11 @@ fn param_type(oid: u32) -> Type {
 struct Wire<'a>(&'a Param);
 
 impl ToSql for Wire<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
         if let Some(x) = self.0.number {
             match Param::number_binary(x, ty.oid()) {
                 Some(b) => b.write(out),
@@ -1528,7 +1635,10 @@ impl Prepared {
 /// no unescaping. Empty if that form ever changes (then `statement.name` is just blank).
 fn statement_name(statement: &Statement) -> String {
     let debug = format!("{statement:?}");
-    debug.split_once("name: \"").and_then(|(_, rest)| rest.split_once('"')).map_or_else(String::new, |(name, _)| name.to_string())
+    debug
+        .split_once("name: \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or_else(String::new, |(name, _)| name.to_string())
 }
 
 /// The command tag of a query: cached with its prepared statement, else derived from the text.
@@ -1540,7 +1650,16 @@ fn command_tag<'a>(prepared: Option<&'a Prepared>, sql: &str) -> std::borrow::Co
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &Job, prepared: Option<Arc<Prepared>>, text: bool, text_oids: &[u32], cursor: Option<&Semaphore>) -> Result<()> {
+async fn run_extended(
+    client: &Client,
+    sink: &Sink,
+    w: &mut FrameWriter,
+    job: &Job,
+    prepared: Option<Arc<Prepared>>,
+    text: bool,
+    text_oids: &[u32],
+    cursor: Option<&Semaphore>,
+) -> Result<()> {
     let params: Vec<Wire> = job.params.iter().map(Wire).collect();
     let as_sql = || params.iter().map(|p| p as &dyn ToSql);
     if job.has(FLAG_DESCRIBE) {
@@ -1612,9 +1731,9 @@ async fn run_extended(client: &Client, sink: &Sink, w: &mut FrameWriter, job: &J
             let raw: Raw = row.try_get(i)?;
             match raw.0 {
                 None => w.null(),
-                Some(bytes) => w
-                    .value_with(|out| encode(*oid, encoding_of(*enc), bytes, out))
-                    .map_err(|e| Error::Other(e.0))?,
+                Some(bytes) => {
+                    w.value_with(|out| encode(*oid, encoding_of(*enc), bytes, out)).map_err(|e| Error::Other(e.0))?
+                }
             }
         }
         if cursor.is_none() && w.buf.len() >= CHUNK_BYTES {
@@ -1655,7 +1774,14 @@ struct SimpleResult {
 /// RowDescription's types there, so once the script ran, each statement that returned rows is
 /// described (Parse/Describe, never executed) for its column types; where that fails (e.g. a table
 /// the script dropped) the columns stay `text`.
-async fn run_simple(client: &Client, sink: &Sink, conn: &Conn, job: Job, key: (i32, i32), parameters_now: &transport::ParameterReader) {
+async fn run_simple(
+    client: &Client,
+    sink: &Sink,
+    conn: &Conn,
+    job: Job,
+    key: (i32, i32),
+    parameters_now: &transport::ParameterReader,
+) {
     use tokio_postgres::SimpleQueryMessage as M;
     let mut w = FrameWriter::new(job.id);
     w.state = key;
@@ -1667,10 +1793,17 @@ async fn run_simple(client: &Client, sink: &Sink, conn: &Conn, job: Job, key: (i
         while let Some(m) = stream.try_next().await? {
             match m {
                 M::RowDescription(cols) => current.columns = Some(cols.iter().map(|c| c.name().to_string()).collect()),
-                M::Row(row) => current.rows.push((0..row.len()).map(|i| row.try_get(i).map(|v| v.map(str::to_string))).collect::<std::result::Result<_, _>>()?),
+                M::Row(row) => current.rows.push(
+                    (0..row.len())
+                        .map(|i| row.try_get(i).map(|v| v.map(str::to_string)))
+                        .collect::<std::result::Result<_, _>>()?,
+                ),
                 M::CommandComplete(n) => {
                     current.count = n;
-                    results.push(std::mem::replace(&mut current, SimpleResult { columns: None, rows: Vec::new(), count: 0 }));
+                    results.push(std::mem::replace(
+                        &mut current,
+                        SimpleResult { columns: None, rows: Vec::new(), count: 0 },
+                    ));
                 }
                 _ => {}
             }
@@ -1980,7 +2113,11 @@ mod tests {
         let t0 = Instant::now();
         gate.turn().await;
         let first = t0.elapsed();
-        assert!(first >= CONNECT_BACKOFF_CAP / 2 - Duration::from_millis(5) && first <= CONNECT_BACKOFF_CAP + Duration::from_millis(50), "{first:?}");
+        assert!(
+            first >= CONNECT_BACKOFF_CAP / 2 - Duration::from_millis(5)
+                && first <= CONNECT_BACKOFF_CAP + Duration::from_millis(50),
+            "{first:?}"
+        );
         let g = gate.clone();
         let waiter = tokio::spawn(async move {
             g.turn().await;
@@ -1999,7 +2136,10 @@ mod tests {
 
     #[test]
     fn splits_scripts() {
-        assert_eq!(split_statements("select 1; select ';'; create function f() as $x$ a; b $x$;"), vec!["select 1", "select ';'", "create function f() as $x$ a; b $x$"]);
+        assert_eq!(
+            split_statements("select 1; select ';'; create function f() as $x$ a; b $x$;"),
+            vec!["select 1", "select ';'", "create function f() as $x$ a; b $x$"]
+        );
         assert_eq!(split_statements("  "), Vec::<String>::new());
     }
 }

@@ -37,8 +37,14 @@ impl TokenSigner {
             .build()
             .map_err(|e| Error::Credentials(format!("could not configure the token generator: {e}")))?;
         let generator = AuthTokenGenerator::new(cfg);
-        let token = if admin { generator.db_connect_admin_auth_token(&self.sdk).await } else { generator.db_connect_auth_token(&self.sdk).await };
-        token.map(|t| t.as_str().to_string()).map_err(|e| Error::Credentials(format!("could not sign the DSQL auth token: {e}")))
+        let token = if admin {
+            generator.db_connect_admin_auth_token(&self.sdk).await
+        } else {
+            generator.db_connect_auth_token(&self.sdk).await
+        };
+        token
+            .map(|t| t.as_str().to_string())
+            .map_err(|e| Error::Credentials(format!("could not sign the DSQL auth token: {e}")))
     }
 }
 
@@ -68,7 +74,8 @@ mod tests {
     #[tokio::test]
     async fn session_token_and_changes_change_the_signature() {
         let signer = TokenSigner::with_time_source("peccy.dsql.us-east-1.on.aws", "us-east-1", 450, frozen());
-        let t = signer.token(Credentials::new("akid", "secret", Some("sess".into()), None, "test"), true).await.unwrap();
+        let t =
+            signer.token(Credentials::new("akid", "secret", Some("sess".into()), None, "test"), true).await.unwrap();
         assert!(t.contains("X-Amz-Security-Token=sess"));
         assert_ne!(t, ADMIN);
         let other_region = TokenSigner::with_time_source("peccy.dsql.us-east-1.on.aws", "us-east-2", 450, frozen());

@@ -67,8 +67,11 @@ fn client_config(tls: &Tls) -> Result<Option<ClientConfig>> {
         } else {
             for pem in ca {
                 for cert in rustls_pemfile::certs(&mut pem.as_bytes()) {
-                    let cert = cert.map_err(|e| Error::type_error(format!("ssl.ca could not be read as PEM certificates: {e}")))?;
-                    roots.add(cert).map_err(|e| Error::type_error(format!("ssl.ca holds a certificate rustls cannot use: {e}")))?;
+                    let cert = cert
+                        .map_err(|e| Error::type_error(format!("ssl.ca could not be read as PEM certificates: {e}")))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| Error::type_error(format!("ssl.ca holds a certificate rustls cannot use: {e}")))?;
                 }
             }
             if roots.is_empty() {
@@ -89,7 +92,19 @@ fn client_config(tls: &Tls) -> Result<Option<ClientConfig>> {
 pub type NoticeHandler = Arc<dyn Fn(DbError) + Send + Sync>;
 
 /// Server parameters reported at startup (postgres.js's `sql.parameters`).
-const REPORTED: [&str; 11] = ["application_name", "client_encoding", "DateStyle", "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding", "server_version", "session_authorization", "standard_conforming_strings", "TimeZone"];
+const REPORTED: [&str; 11] = [
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "integer_datetimes",
+    "IntervalStyle",
+    "is_superuser",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "standard_conforming_strings",
+    "TimeZone",
+];
 
 pub struct Session {
     pub client: Client,
@@ -129,7 +144,12 @@ pub type ParameterReader = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
 type ClosedSender = tokio::sync::oneshot::Sender<Option<Error>>;
 
 /// Spawns the connection task; the connection sits in a mutex so its parameters stay readable.
-fn spawn_driver<S, T>(conn: tokio_postgres::Connection<S, T>, on_notice: Option<NoticeHandler>, closed: ClosedSender, ended_by_server: Arc<std::sync::atomic::AtomicBool>) -> (tokio::task::AbortHandle, ParameterReader)
+fn spawn_driver<S, T>(
+    conn: tokio_postgres::Connection<S, T>,
+    on_notice: Option<NoticeHandler>,
+    closed: ClosedSender,
+    ended_by_server: Arc<std::sync::atomic::AtomicBool>,
+) -> (tokio::task::AbortHandle, ParameterReader)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -151,7 +171,12 @@ where
 }
 
 /// Opens one session with `password` (the IAM token). The connection task runs on tokio.
-pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_notice: Option<NoticeHandler>) -> Result<Session> {
+pub async fn connect(
+    cfg: &Config,
+    password: &str,
+    connector: &Connector,
+    on_notice: Option<NoticeHandler>,
+) -> Result<Session> {
     let mut pg = tokio_postgres::Config::new();
     pg.user(&cfg.username).password(password).dbname(&cfg.database).application_name(&cfg.application_name);
     if !cfg.startup.is_empty() {
@@ -164,10 +189,15 @@ pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_not
     let (client, (task, parameters_now), parameters) = match connector {
         Connector::Tcp(Some(tls)) => {
             let direct = matches!(cfg.tls, Tls::Enabled { direct: true, .. });
-            pg.ssl_mode(SslMode::Require).ssl_negotiation(if direct { SslNegotiation::Direct } else { SslNegotiation::Postgres });
+            pg.ssl_mode(SslMode::Require).ssl_negotiation(if direct {
+                SslNegotiation::Direct
+            } else {
+                SslNegotiation::Postgres
+            });
             let (tcp, addr) = open_tcp(cfg, None).await?;
             peer = Some(addr);
-            let (client, conn) = pg.connect_raw(tcp, tls_for(&mut MakeCloseWait(tls.clone()), cfg)).await.map_err(connect_error)?;
+            let (client, conn) =
+                pg.connect_raw(tcp, tls_for(&mut MakeCloseWait(tls.clone()), cfg)).await.map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
             (client, (task, p), now)
@@ -187,7 +217,8 @@ pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_not
             // Its shutdown (a Close message) waits for the server's Close too, as over TLS.
             let (ws, addr) = open_websocket(cfg, tls.as_ref(), None).await?;
             peer = addr;
-            let (client, conn) = pg.connect_raw(CloseWait::new(ws), tokio_postgres::NoTls).await.map_err(connect_error)?;
+            let (client, conn) =
+                pg.connect_raw(CloseWait::new(ws), tokio_postgres::NoTls).await.map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
             (client, (task, p), now)
@@ -198,7 +229,10 @@ pub async fn connect(cfg: &Config, password: &str, connector: &Connector, on_not
 
 /// The TLS connector for one connection: SNI and the certificate's expected name are the cluster
 /// host, whatever address the socket reached.
-fn tls_for<M: MakeTlsConnect<TcpStream, Error = std::convert::Infallible>>(make: &mut M, cfg: &Config) -> M::TlsConnect {
+fn tls_for<M: MakeTlsConnect<TcpStream, Error = std::convert::Infallible>>(
+    make: &mut M,
+    cfg: &Config,
+) -> M::TlsConnect {
     match make.make_tls_connect(&cfg.host) {
         Ok(t) => t,
         Err(never) => match never {},
@@ -211,7 +245,12 @@ fn lookup_failed(host: &str, e: Option<&std::io::Error>) -> Error {
     // std keeps only gai_strerror's text; a temporary failure (EAI_AGAIN) says so on every libc.
     let temporary = e.is_some_and(|e| e.to_string().to_ascii_lowercase().contains("temporary failure"));
     let (code, errno) = if temporary { ("EAI_AGAIN", -3001) } else { ("ENOTFOUND", -3008) };
-    Error::System(Box::new(SystemError { code, errno, syscall: "getaddrinfo", about: SystemTarget::Hostname(host.to_string()) }))
+    Error::System(Box::new(SystemError {
+        code,
+        errno,
+        syscall: "getaddrinfo",
+        about: SystemTarget::Hostname(host.to_string()),
+    }))
 }
 
 /// Node's `connect` error for `addr` (`connect ECONNREFUSED 10.0.0.1:5432`); errno is the OS's
@@ -228,7 +267,12 @@ fn connect_failed(e: &std::io::Error, addr: SocketAddr) -> Error {
         K::PermissionDenied => "EACCES",
         _ => return Error::connection("CONNECTION_CLOSED", format!("connect {addr}: {e}")),
     };
-    Error::System(Box::new(SystemError { code, errno: e.raw_os_error().map_or(0, |n| -n), syscall: "connect", about: SystemTarget::Address(addr) }))
+    Error::System(Box::new(SystemError {
+        code,
+        errno: e.raw_os_error().map_or(0, |n| -n),
+        syscall: "connect",
+        about: SystemTarget::Address(addr),
+    }))
 }
 
 /// TCP_NODELAY on; keepalive per `keep_alive`: a dead peer (no FIN) is found after idle + 3 probes
@@ -250,7 +294,10 @@ async fn open_tcp(cfg: &Config, to: Option<SocketAddr>) -> Result<(TcpStream, So
     let addrs = match (to, cfg.hostaddr) {
         (Some(a), _) => vec![a],
         (None, Some(ip)) => vec![SocketAddr::new(ip, cfg.port)],
-        (None, None) => tokio::net::lookup_host((cfg.host.as_str(), cfg.port)).await.map_err(|e| lookup_failed(&cfg.host, Some(&e)))?.collect(),
+        (None, None) => tokio::net::lookup_host((cfg.host.as_str(), cfg.port))
+            .await
+            .map_err(|e| lookup_failed(&cfg.host, Some(&e)))?
+            .collect(),
     };
     let mut last = None;
     for addr in addrs {
@@ -283,7 +330,9 @@ pub async fn backend_key(client: &Client) -> Option<(i32, i32)> {
         }
         let mut key = [0u8; 8];
         theirs.read_exact(&mut key).await.ok()?;
-        (head[..4] == [0, 0, 0, 16]).then(|| (i32::from_be_bytes([key[0], key[1], key[2], key[3]]), i32::from_be_bytes([key[4], key[5], key[6], key[7]])))
+        (head[..4] == [0, 0, 0, 16]).then(|| {
+            (i32::from_be_bytes([key[0], key[1], key[2], key[3]]), i32::from_be_bytes([key[4], key[5], key[6], key[7]]))
+        })
     };
     let (_, key) = tokio::join!(write, read);
     key
@@ -309,19 +358,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> tokio_postgres::tls::TlsStream for Plain
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Plain<S> {
-    fn poll_read(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Plain<S> {
-    fn poll_write(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
     }
-    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.0).poll_flush(cx)
     }
-    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
@@ -350,7 +413,15 @@ pub async fn cancel(cfg: &Config, connector: &Connector, target: &CancelTarget) 
     };
     match tokio::time::timeout(cfg.connect_timeout, send).await {
         Ok(sent) => sent,
-        Err(_) => Err(Error::connection("CONNECT_TIMEOUT", format!("write CONNECT_TIMEOUT {}:{} (connect_timeout {}s, sending a CancelRequest)", cfg.host, cfg.port, cfg.connect_timeout.as_secs_f64()))),
+        Err(_) => Err(Error::connection(
+            "CONNECT_TIMEOUT",
+            format!(
+                "write CONNECT_TIMEOUT {}:{} (connect_timeout {}s, sending a CancelRequest)",
+                cfg.host,
+                cfg.port,
+                cfg.connect_timeout.as_secs_f64()
+            ),
+        )),
     }
 }
 
@@ -360,7 +431,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// TCP (to `to`, or as [`open_tcp`] chooses, or through the proxy), TLS with SNI = the cluster
 /// host, then the WebSocket upgrade. Also returns the address reached (`None` through a proxy).
-async fn open_websocket(cfg: &Config, tls: Option<&tokio_rustls::TlsConnector>, to: Option<SocketAddr>) -> Result<(WsIo<Box<dyn Io>>, Option<SocketAddr>)> {
+async fn open_websocket(
+    cfg: &Config,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    to: Option<SocketAddr>,
+) -> Result<(WsIo<Box<dyn Io>>, Option<SocketAddr>)> {
     let target = || format!("{}:{}", cfg.host, cfg.port);
     let (tcp, peer) = match proxy_for(cfg, tls.is_some(), &cfg.env)? {
         Some(proxy) => {
@@ -375,8 +450,12 @@ async fn open_websocket(cfg: &Config, tls: Option<&tokio_rustls::TlsConnector>, 
     };
     let (stream, scheme): (Box<dyn Io>, &str) = match tls {
         Some(tls) => {
-            let name = ServerName::try_from(cfg.host.clone()).map_err(|_| Error::type_error(format!("host '{}' is not a valid TLS server name", cfg.host)))?;
-            let s = tls.connect(name, tcp).await.map_err(|e| Error::connection("TLS_ERROR", format!("TLS handshake with {} failed: {e}", target())))?;
+            let name = ServerName::try_from(cfg.host.clone())
+                .map_err(|_| Error::type_error(format!("host '{}' is not a valid TLS server name", cfg.host)))?;
+            let s = tls
+                .connect(name, tcp)
+                .await
+                .map_err(|e| Error::connection("TLS_ERROR", format!("TLS handshake with {} failed: {e}", target())))?;
             (Box::new(s), "wss")
         }
         None => (Box::new(tcp), "ws"),
@@ -385,7 +464,10 @@ async fn open_websocket(cfg: &Config, tls: Option<&tokio_rustls::TlsConnector>, 
     let (ws, _) = tokio_tungstenite::client_async(url.as_str(), stream).await.map_err(|e| {
         use tokio_tungstenite::tungstenite::Error as W;
         match e {
-            W::Http(r) => Error::connection("CONNECTION_CLOSED", format!("WebSocket upgrade to {url} refused: HTTP {}", r.status())),
+            W::Http(r) => Error::connection(
+                "CONNECTION_CLOSED",
+                format!("WebSocket upgrade to {url} refused: HTTP {}", r.status()),
+            ),
             W::Io(e) => io_error(&e, &target()),
             e => Error::connection("CONNECTION_CLOSED", format!("WebSocket upgrade to {url} failed: {e}")),
         }
@@ -416,27 +498,49 @@ pub struct Proxy {
 /// The proxy for a WebSocket to `cfg.host`: `HTTPS_PROXY` (wss) or `HTTP_PROXY` (ws), lower-case
 /// names too, unless `NO_PROXY` matches the host (`*`, a host name, or a `.domain` suffix).
 pub fn proxy_for(cfg: &Config, tls: bool, env: &dyn crate::core::config::Env) -> Result<Option<Proxy>> {
-    let names: &[&str] = if tls { &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] } else { &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] };
+    let names: &[&str] = if tls {
+        &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+    };
     let Some((name, raw)) = names.iter().find_map(|n| env.var(n).map(|v| (*n, v))) else { return Ok(None) };
     let no_proxy = env.var("NO_PROXY").or_else(|| env.var("no_proxy")).unwrap_or_default();
     let host = cfg.host.to_ascii_lowercase();
     let addr = cfg.hostaddr.map(|a| a.to_string());
     for entry in no_proxy.split(',').map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty()) {
-        let entry = entry.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(entry.as_str(), |(h, _)| h).to_string();
+        let entry = entry
+            .rsplit_once(':')
+            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(entry.as_str(), |(h, _)| h)
+            .to_string();
         let bare = entry.trim_start_matches("*.").trim_start_matches('.');
         if entry == "*" || host == bare || host.ends_with(&format!(".{bare}")) || addr.as_deref() == Some(bare) {
             return Ok(None);
         }
     }
     let with_scheme = if raw.contains("://") { raw.clone() } else { format!("http://{raw}") };
-    let url = url::Url::parse(&with_scheme).map_err(|_| Error::type_error(format!("{name} must be a proxy URL like http://proxy.example.com:3128")))?;
+    let url = url::Url::parse(&with_scheme)
+        .map_err(|_| Error::type_error(format!("{name} must be a proxy URL like http://proxy.example.com:3128")))?;
     if url.scheme() != "http" {
-        return Err(Error::type_error(format!("{name}: only http:// proxies are supported (HTTP CONNECT), got {}://", url.scheme())));
+        return Err(Error::type_error(format!(
+            "{name}: only http:// proxies are supported (HTTP CONNECT), got {}://",
+            url.scheme()
+        )));
     }
-    let proxy_host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| Error::type_error(format!("{name} must name a proxy host")))?;
-    let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
-    let auth = (!url.username().is_empty()).then(|| format!("{}:{}", decode(url.username()), decode(url.password().unwrap_or(""))));
-    Ok(Some(Proxy { host: proxy_host.trim_start_matches('[').trim_end_matches(']').to_string(), port: url.port().unwrap_or(80), auth }))
+    let proxy_host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::type_error(format!("{name} must name a proxy host")))?;
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    };
+    let auth = (!url.username().is_empty())
+        .then(|| format!("{}:{}", decode(url.username()), decode(url.password().unwrap_or(""))));
+    Ok(Some(Proxy {
+        host: proxy_host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port: url.port().unwrap_or(80),
+        auth,
+    }))
 }
 
 impl Proxy {
@@ -447,7 +551,10 @@ impl Proxy {
         let mut tcp = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|e| io_error(&e, &at))?;
         let mut req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
         if let Some(auth) = &self.auth {
-            req.push_str(&format!("Proxy-Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(auth)));
+            req.push_str(&format!(
+                "Proxy-Authorization: Basic {}\r\n",
+                base64::engine::general_purpose::STANDARD.encode(auth)
+            ));
         }
         req.push_str("\r\n");
         tcp.write_all(req.as_bytes()).await.map_err(|e| io_error(&e, &at))?;
@@ -455,12 +562,16 @@ impl Proxy {
         let mut head = Vec::with_capacity(256);
         while !head.ends_with(b"\r\n\r\n") {
             if head.len() > 16 * 1024 {
-                return Err(Error::connection("CONNECTION_CLOSED", format!("{at} sent an oversized response to CONNECT")));
+                return Err(Error::connection(
+                    "CONNECTION_CLOSED",
+                    format!("{at} sent an oversized response to CONNECT"),
+                ));
             }
             let b = tcp.read_u8().await.map_err(|e| io_error(&e, &at))?;
             head.push(b);
         }
-        let status_line = String::from_utf8_lossy(&head[..head.iter().position(|&b| b == b'\r').unwrap_or(head.len())]).into_owned();
+        let status_line =
+            String::from_utf8_lossy(&head[..head.iter().position(|&b| b == b'\r').unwrap_or(head.len())]).into_owned();
         let status = status_line.split_whitespace().nth(1).unwrap_or("");
         if !status_line.starts_with("HTTP/1.") || !status.starts_with('2') {
             let shown: String = status_line.chars().filter(|c| !c.is_control()).take(120).collect();
@@ -471,16 +582,21 @@ impl Proxy {
 }
 
 /// Runs the connection, forwarding notices, until it closes.
-async fn drive<S, T>(conn: Arc<std::sync::Mutex<Option<tokio_postgres::Connection<S, T>>>>, on_notice: Option<NoticeHandler>, closed: ClosedSender, ended_by_server: Arc<std::sync::atomic::AtomicBool>)
-where
+async fn drive<S, T>(
+    conn: Arc<std::sync::Mutex<Option<tokio_postgres::Connection<S, T>>>>,
+    on_notice: Option<NoticeHandler>,
+    closed: ClosedSender,
+    ended_by_server: Arc<std::sync::atomic::AtomicBool>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let slot = conn.clone();
-    let mut messages = futures_util::stream::poll_fn(move |cx| match slot.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-        Some(c) => c.poll_message(cx),
-        None => std::task::Poll::Ready(None),
-    });
+    let mut messages =
+        futures_util::stream::poll_fn(move |cx| match slot.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(c) => c.poll_message(cx),
+            None => std::task::Poll::Ready(None),
+        });
     let mut end = None;
     while let Some(m) = messages.next().await {
         match m {
@@ -537,13 +653,30 @@ fn connect_error(e: tokio_postgres::Error) -> Error {
 struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
 
 impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: &ServerName<'_>, _: &[u8], _: UnixTime) -> std::result::Result<ServerCertVerified, rustls::Error> {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
         Ok(ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -571,16 +704,32 @@ mod tests {
     fn websocket_config() {
         let c = ws_config(json!({}));
         assert_eq!((c.transport, c.port), (Transport::WebSocket { connection_check: false }, 443));
-        let c = resolve(Some("postgres://admin@abc.dsql.us-east-1.on.aws:5432/db"), &json!({ "transport": "websocket", "connectionCheck": true }), &env_of(&[("PGPORT", "6543")])).unwrap();
-        assert_eq!((c.transport, c.port, c.database.as_str()), (Transport::WebSocket { connection_check: true }, 443, "db"));
+        let c = resolve(
+            Some("postgres://admin@abc.dsql.us-east-1.on.aws:5432/db"),
+            &json!({ "transport": "websocket", "connectionCheck": true }),
+            &env_of(&[("PGPORT", "6543")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.transport, c.port, c.database.as_str()),
+            (Transport::WebSocket { connection_check: true }, 443, "db")
+        );
         assert_eq!(ws_config(json!({ "port": 8443 })).port, 8443);
         let err = |o: serde_json::Value| resolve(None, &o, &env_of(&[])).unwrap_err().to_string();
-        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "connectionCheck": true })).contains("connectionCheck is an option of auroraDSQLWsPostgres"));
-        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "transport": "websocket", "connectionCheck": 1 })).contains("connectionCheck must be a boolean"));
-        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "transport": "udp" })).contains("transport must be 'tcp' or 'websocket'"));
+        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "connectionCheck": true }))
+            .contains("connectionCheck is an option of auroraDSQLWsPostgres"));
+        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "transport": "websocket", "connectionCheck": 1 }))
+            .contains("connectionCheck must be a boolean"));
+        assert!(err(json!({ "host": "abc.dsql.us-east-1.on.aws", "transport": "udp" }))
+            .contains("transport must be 'tcp' or 'websocket'"));
         // The WebSocket's ALPN is HTTP/1.1 whatever sslnegotiation says.
-        let Connector::WebSocket(Some(_)) = connector(&ws_config(json!({ "sslnegotiation": "direct" }))).unwrap() else { panic!("wss connector expected") };
-        let Connector::WebSocket(None) = connector(&ws_config(json!({ "ssl": false }))).unwrap() else { panic!("ws connector expected") };
+        let Connector::WebSocket(Some(_)) = connector(&ws_config(json!({ "sslnegotiation": "direct" }))).unwrap()
+        else {
+            panic!("wss connector expected")
+        };
+        let Connector::WebSocket(None) = connector(&ws_config(json!({ "ssl": false }))).unwrap() else {
+            panic!("ws connector expected")
+        };
     }
 
     #[test]
@@ -588,18 +737,37 @@ mod tests {
         let c = ws_config(json!({}));
         let p = |vars: &'static [(&'static str, &'static str)], tls: bool| proxy_for(&c, tls, &env_of(vars));
         assert_eq!(p(&[], true).unwrap(), None);
-        assert_eq!(p(&[("HTTPS_PROXY", "http://proxy.corp:3128")], true).unwrap(), Some(Proxy { host: "proxy.corp".into(), port: 3128, auth: None }));
-        assert_eq!(p(&[("https_proxy", "proxy.corp")], true).unwrap(), Some(Proxy { host: "proxy.corp".into(), port: 80, auth: None }));
-        assert_eq!(p(&[("HTTPS_PROXY", "http://u%40x:p%3Aw@10.0.0.1:8080")], true).unwrap().unwrap().auth.as_deref(), Some("u@x:p:w"));
+        assert_eq!(
+            p(&[("HTTPS_PROXY", "http://proxy.corp:3128")], true).unwrap(),
+            Some(Proxy { host: "proxy.corp".into(), port: 3128, auth: None })
+        );
+        assert_eq!(
+            p(&[("https_proxy", "proxy.corp")], true).unwrap(),
+            Some(Proxy { host: "proxy.corp".into(), port: 80, auth: None })
+        );
+        assert_eq!(
+            p(&[("HTTPS_PROXY", "http://u%40x:p%3Aw@10.0.0.1:8080")], true).unwrap().unwrap().auth.as_deref(),
+            Some("u@x:p:w")
+        );
         // ws:// uses HTTP_PROXY, wss:// HTTPS_PROXY.
         assert_eq!(p(&[("HTTPS_PROXY", "http://a:1")], false).unwrap(), None);
         assert_eq!(p(&[("HTTP_PROXY", "http://a:1")], false).unwrap().unwrap().host, "a");
-        for no in ["*", "abc.dsql.us-east-1.on.aws", ".on.aws", "on.aws", "*.on.aws", "x.com, .aws", "abc.dsql.us-east-1.on.aws:443"] {
-            let vars: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("HTTPS_PROXY", "http://a:1"), ("NO_PROXY", no)]));
+        for no in [
+            "*",
+            "abc.dsql.us-east-1.on.aws",
+            ".on.aws",
+            "on.aws",
+            "*.on.aws",
+            "x.com, .aws",
+            "abc.dsql.us-east-1.on.aws:443",
+        ] {
+            let vars: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([("HTTPS_PROXY", "http://a:1"), ("NO_PROXY", no)]));
             assert_eq!(p(vars, true).unwrap(), None, "NO_PROXY={no}");
         }
         for no in ["x.com", "bc.dsql.us-east-1.on.aws", "aws.other"] {
-            let vars: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("HTTPS_PROXY", "http://a:1"), ("no_proxy", no)]));
+            let vars: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([("HTTPS_PROXY", "http://a:1"), ("no_proxy", no)]));
             assert!(p(vars, true).unwrap().is_some(), "NO_PROXY={no}");
         }
         let e = p(&[("HTTPS_PROXY", "https://secure.proxy:443")], true).unwrap_err().to_string();

@@ -156,11 +156,19 @@ pub fn encode(type_oid: u32, enc: Encoding, raw: &[u8], out: &mut Vec<u8>) -> R<
             let ms = match type_oid {
                 DATE => {
                     let d = i32::from_be_bytes(exact(raw, "date")?);
-                    if d == i32::MAX || d == i32::MIN { f64::NAN } else { (d as f64 + 10957.0) * 86_400_000.0 }
+                    if d == i32::MAX || d == i32::MIN {
+                        f64::NAN
+                    } else {
+                        (d as f64 + 10957.0) * 86_400_000.0
+                    }
                 }
                 _ => {
                     let us = i64::from_be_bytes(exact(raw, "timestamptz")?);
-                    if us == i64::MAX || us == i64::MIN { f64::NAN } else { (us.div_euclid(1000) + 946_684_800_000) as f64 }
+                    if us == i64::MAX || us == i64::MIN {
+                        f64::NAN
+                    } else {
+                        (us.div_euclid(1000) + 946_684_800_000) as f64
+                    }
                 }
             };
             out.extend_from_slice(&ms.to_le_bytes());
@@ -210,7 +218,9 @@ fn nested(depth: u32) -> R<()> {
 fn known_text(type_oid: u32, raw: &[u8], s: &mut String, depth: u32) -> R<bool> {
     use oid::*;
     match type_oid {
-        TEXT | VARCHAR | BPCHAR | NAME | UNKNOWN | CHAR | JSON => s.push_str(std::str::from_utf8(raw).map_err(|_| bad("text"))?),
+        TEXT | VARCHAR | BPCHAR | NAME | UNKNOWN | CHAR | JSON => {
+            s.push_str(std::str::from_utf8(raw).map_err(|_| bad("text"))?)
+        }
         JSONB => match raw.split_first() {
             Some((1, rest)) => s.push_str(std::str::from_utf8(rest).map_err(|_| bad("jsonb"))?),
             _ => return Err(bad("jsonb")),
@@ -357,12 +367,11 @@ fn known_text(type_oid: u32, raw: &[u8], s: &mut String, depth: u32) -> R<bool> 
         RECORD => record_text(raw, s, depth)?,
         // The binary form is the OID; the name needs a catalog lookup, so this is what PostgreSQL prints
         // for an OID it does not know (and `-` for 0).
-        REGPROC | REGPROCEDURE | REGOPER | REGOPERATOR | REGCLASS | REGTYPE | REGCONFIG | REGDICTIONARY | REGNAMESPACE | REGROLE | REGCOLLATION => {
-            match u32::from_be_bytes(exact(raw, "reg*")?) {
-                0 => s.push('-'),
-                o => write_num(s, o),
-            }
-        }
+        REGPROC | REGPROCEDURE | REGOPER | REGOPERATOR | REGCLASS | REGTYPE | REGCONFIG | REGDICTIONARY
+        | REGNAMESPACE | REGROLE | REGCOLLATION => match u32::from_be_bytes(exact(raw, "reg*")?) {
+            0 => s.push('-'),
+            o => write_num(s, o),
+        },
         XID | CID => write_num(s, u32::from_be_bytes(exact(raw, "xid")?)),
         XID8 => write_num(s, u64::from_be_bytes(exact(raw, "xid8")?)),
         TID => {
@@ -403,7 +412,8 @@ fn any_text(type_oid: u32, raw: &[u8], s: &mut String, depth: u32) -> R<()> {
     // name their element or field types. An array has flags 0 or 1 next; a record a field type OID.
     if raw.first() == Some(&0) {
         let mark = s.len();
-        let r = if matches!(be_i32(raw, 4), Ok(0 | 1)) { array_text(raw, s, depth) } else { record_text(raw, s, depth) };
+        let r =
+            if matches!(be_i32(raw, 4), Ok(0 | 1)) { array_text(raw, s, depth) } else { record_text(raw, s, depth) };
         if r.is_ok() {
             return Ok(());
         }
@@ -817,7 +827,15 @@ fn interval_text(us: i64, days: i32, months: i32, s: &mut String) {
         if value == 0 {
             return;
         }
-        let _ = write!(s, "{}{}{} {}{}", if is_zero { "" } else { " " }, if is_before && value > 0 { "+" } else { "" }, value, unit, if value != 1 { "s" } else { "" });
+        let _ = write!(
+            s,
+            "{}{}{} {}{}",
+            if is_zero { "" } else { " " },
+            if is_before && value > 0 { "+" } else { "" },
+            value,
+            unit,
+            if value != 1 { "s" } else { "" }
+        );
         is_before = value < 0;
         is_zero = false;
     };
@@ -830,7 +848,21 @@ fn interval_text(us: i64, days: i32, months: i32, s: &mut String) {
     let fsec = us % 1_000_000;
     if is_zero || us != 0 {
         let minus = us < 0;
-        let _ = write!(s, "{}{}{:02}:{:02}:{:02}", if is_zero { "" } else { " " }, if minus { "-" } else if is_before { "+" } else { "" }, hour.abs(), min.abs(), sec.abs());
+        let _ = write!(
+            s,
+            "{}{}{:02}:{:02}:{:02}",
+            if is_zero { "" } else { " " },
+            if minus {
+                "-"
+            } else if is_before {
+                "+"
+            } else {
+                ""
+            },
+            hour.abs(),
+            min.abs(),
+            sec.abs()
+        );
         write_fraction(s, fsec);
     }
 }
@@ -1025,7 +1057,11 @@ fn parse_array(raw: &[u8]) -> R<BinaryArray<'_>> {
         dims.push((len as usize, lb));
         pos += 8;
     }
-    let total = if dims.is_empty() { 0 } else { dims.iter().try_fold(1usize, |acc, (l, _)| acc.checked_mul(*l)).ok_or_else(|| bad("array"))? };
+    let total = if dims.is_empty() {
+        0
+    } else {
+        dims.iter().try_fold(1usize, |acc, (l, _)| acc.checked_mul(*l)).ok_or_else(|| bad("array"))?
+    };
     // Every element takes at least its 4-byte length.
     if total > raw.len() / 4 {
         return Err(bad("array"));
@@ -1096,7 +1132,14 @@ fn vector_text(raw: &[u8], s: &mut String, depth: u32) -> R<()> {
     Ok(())
 }
 
-fn write_array_level(s: &mut String, dims: &[(usize, i32)], level: usize, elements: &[Option<String>], idx: &mut usize, delim: char) {
+fn write_array_level(
+    s: &mut String,
+    dims: &[(usize, i32)],
+    level: usize,
+    elements: &[Option<String>],
+    idx: &mut usize,
+    delim: char,
+) {
     s.push('{');
     for i in 0..dims[level].0 {
         if i > 0 {
@@ -1108,7 +1151,9 @@ fn write_array_level(s: &mut String, dims: &[(usize, i32)], level: usize, elemen
             match elements.get(*idx).and_then(|e| e.as_deref()) {
                 None => s.push_str("NULL"),
                 Some(e) => {
-                    let quote = e.is_empty() || e.eq_ignore_ascii_case("NULL") || e.chars().any(|c| matches!(c, '"' | '\\' | '{' | '}') || c == delim || is_pg_space(c));
+                    let quote = e.is_empty()
+                        || e.eq_ignore_ascii_case("NULL")
+                        || e.chars().any(|c| matches!(c, '"' | '\\' | '{' | '}') || c == delim || is_pg_space(c));
                     if quote {
                         s.push('"');
                         for c in e.chars() {
@@ -1191,7 +1236,10 @@ mod tests {
 
     #[test]
     fn scalars() {
-        assert_eq!(text(oid::UUID, &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8]), "12345678-9abc-def0-0102-030405060708");
+        assert_eq!(
+            text(oid::UUID, &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8]),
+            "12345678-9abc-def0-0102-030405060708"
+        );
         assert_eq!(text(oid::INT8, &(-9_007_199_254_740_993i64).to_be_bytes()), "-9007199254740993");
         assert_eq!(text(oid::BYTEA, &[0xde, 0xad]), "\\xdead");
         assert_eq!(text(oid::MONEY, &(-12_345_678_i64).to_be_bytes()), "-$123,456.78");
@@ -1204,7 +1252,9 @@ mod tests {
         // int2/int4 travel as i32 (JS reads a small integer).
         assert_eq!(encoding_for(oid::INT4, false), Encoding::I32);
         assert_eq!(encoding_for(oid::OID, false), Encoding::F64);
-        for (ty, raw, want) in [(oid::INT2, (-2i16).to_be_bytes().to_vec(), -2i32), (oid::INT4, i32::MIN.to_be_bytes().to_vec(), i32::MIN)] {
+        for (ty, raw, want) in
+            [(oid::INT2, (-2i16).to_be_bytes().to_vec(), -2i32), (oid::INT4, i32::MIN.to_be_bytes().to_vec(), i32::MIN)]
+        {
             let mut out = Vec::new();
             encode(ty, Encoding::I32, &raw, &mut out).unwrap();
             assert_eq!(out, want.to_le_bytes());
@@ -1368,7 +1418,18 @@ mod tests {
         }
         assert!(text(oid::RECORD, &v).is_err());
         // Malformed known types are errors.
-        for (oid, hex) in [(829, "08002b0102"), (1560, "00000009a0"), (1560, "ffffffffa0"), (600, "3ff8"), (602, "02000000ff"), (604, "7fffffff"), (3614, "0000000161"), (2249, "00000001000000170000000400"), (3904, "0200000004000000010000000400"), (1007, "000000010000000200000017")] {
+        for (oid, hex) in [
+            (829, "08002b0102"),
+            (1560, "00000009a0"),
+            (1560, "ffffffffa0"),
+            (600, "3ff8"),
+            (602, "02000000ff"),
+            (604, "7fffffff"),
+            (3614, "0000000161"),
+            (2249, "00000001000000170000000400"),
+            (3904, "0200000004000000010000000400"),
+            (1007, "000000010000000200000017"),
+        ] {
             assert!(text(oid, &unhex(hex)).is_err(), "{oid} {hex}");
         }
     }
@@ -1382,10 +1443,16 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let mut oids = vec![16, 17, 20, 21, 23, 25, 26, 114, 700, 701, 790, 650, 869, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 2950, 3802, 1007, 1009, 1231, 1185, 99999];
+        let mut oids = vec![
+            16, 17, 20, 21, 23, 25, 26, 114, 700, 701, 790, 650, 869, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 2950,
+            3802, 1007, 1009, 1231, 1185, 99999,
+        ];
         // The types added with their text forms: macaddr, bit, geometric, tsvector, record, reg*, tid/xid,
         // lsn, vectors, jsonpath, snapshots, ranges, multiranges, and their arrays.
-        oids.extend([829, 774, 1560, 1562, 600, 601, 602, 603, 604, 628, 718, 3614, 2249, 2205, 24, 27, 28, 29, 5069, 3220, 22, 30, 4072, 5038, 2970, 3904, 3906, 3908, 3912, 4451, 4535, 4536]);
+        oids.extend([
+            829, 774, 1560, 1562, 600, 601, 602, 603, 604, 628, 718, 3614, 2249, 2205, 24, 27, 28, 29, 5069, 3220, 22,
+            30, 4072, 5038, 2970, 3904, 3906, 3908, 3912, 4451, 4535, 4536,
+        ]);
         oids.extend([1040, 1561, 1017, 1020, 1019, 3643, 2287, 2210, 1006, 3905, 6150]);
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;
@@ -1403,7 +1470,8 @@ mod tests {
             for _ in 0..1 + next() % 3 {
                 if !raw.is_empty() {
                     let at = (next() % raw.len() as u64) as usize;
-                    raw[at] = if next() % 2 == 0 { next() as u8 } else { [0, 1, 0x7f, 0x80, 0xff][(next() % 5) as usize] };
+                    raw[at] =
+                        if next() % 2 == 0 { next() as u8 } else { [0, 1, 0x7f, 0x80, 0xff][(next() % 5) as usize] };
                 }
             }
             if next() % 4 == 0 {

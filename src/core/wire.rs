@@ -120,7 +120,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.b.len()).ok_or_else(|| Error::Other("malformed query batch".into()))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.b.len())
+            .ok_or_else(|| Error::Other("malformed query batch".into()))?;
         let s = &self.b[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -147,7 +151,8 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
         let conn = r.u32()?;
         let flags = r.u8()?;
         let len = r.u32()? as usize;
-        let sql = String::from_utf8(r.take(len)?.to_vec()).map_err(|_| Error::Other("query text is not UTF-8".into()))?;
+        let sql =
+            String::from_utf8(r.take(len)?.to_vec()).map_err(|_| Error::Other("query text is not UTF-8".into()))?;
         let n = r.u16()? as usize;
         let mut params = Vec::with_capacity(n);
         for _ in 0..n {
@@ -196,7 +201,9 @@ fn number_bytes<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
 fn timestamptz_binary(ms: Option<&[u8]>) -> Result<Vec<u8>> {
     let ms = ms.and_then(|b| <[u8; 8]>::try_from(b).ok()).map(f64::from_le_bytes);
     match ms {
-        Some(ms) if ms.is_finite() && ms.fract() == 0.0 && ms.abs() <= 8.64e15 => Ok((((ms as i64) - 946_684_800_000) * 1000).to_be_bytes().to_vec()),
+        Some(ms) if ms.is_finite() && ms.fract() == 0.0 && ms.abs() <= 8.64e15 => {
+            Ok((((ms as i64) - 946_684_800_000) * 1000).to_be_bytes().to_vec())
+        }
         _ => Err(Error::Other("malformed date parameter".into())),
     }
 }
@@ -219,7 +226,15 @@ pub struct FrameWriter {
 
 impl FrameWriter {
     pub fn new(id: u32) -> Self {
-        FrameWriter { id, buf: Vec::with_capacity(256), taken: false, rows_at: None, rows: 0, columns_end: None, state: (0, 0) }
+        FrameWriter {
+            id,
+            buf: Vec::with_capacity(256),
+            taken: false,
+            rows_at: None,
+            rows: 0,
+            columns_end: None,
+            state: (0, 0),
+        }
     }
 
     fn begin(&mut self, kind: u8) -> usize {
@@ -277,7 +292,10 @@ impl FrameWriter {
     }
 
     /// Writes a length-prefixed value produced by `f`; on error the value is removed.
-    pub fn value_with<E>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), E>) -> std::result::Result<(), E> {
+    pub fn value_with<E>(
+        &mut self,
+        f: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let at = self.buf.len();
         self.buf.extend_from_slice(&0i32.to_le_bytes());
         match f(&mut self.buf) {
@@ -371,7 +389,20 @@ mod tests {
         b.push(1);
         b.extend_from_slice(&(-1i32).to_le_bytes());
         let jobs = parse_batch(&b).unwrap();
-        assert_eq!(jobs, vec![Job { id: 7, conn: 0, flags: 1, sql: "select 1".into(), params: vec![Param { oid: 0, binary: false, value: Some(b"x".to_vec()), alternatives: None, number: None }, Param { oid: 17, binary: true, value: None, alternatives: None, number: None }], batch: 0 }]);
+        assert_eq!(
+            jobs,
+            vec![Job {
+                id: 7,
+                conn: 0,
+                flags: 1,
+                sql: "select 1".into(),
+                params: vec![
+                    Param { oid: 0, binary: false, value: Some(b"x".to_vec()), alternatives: None, number: None },
+                    Param { oid: 17, binary: true, value: None, alternatives: None, number: None }
+                ],
+                batch: 0
+            }]
+        );
         for cut in 1..b.len() {
             assert!(parse_batch(&b[..cut]).is_err(), "truncated at {cut}");
         }
@@ -421,11 +452,27 @@ mod tests {
         assert_eq!(bin(1.0, 0), None);
         // Text exactly as String(x) in JS (values and strings printed by node).
         for (x, js) in [
-            (0.0, "0"), (-0.0, "0"), (1.0, "1"), (-1.0, "-1"), (1.5, "1.5"), (0.30000000000000004, "0.30000000000000004"),
-            (1e21, "1e+21"), (1e-7, "1e-7"), (123456789012.0, "123456789012"), (9007199254740992.0, "9007199254740992"),
-            (-9223372036854776000.0, "-9223372036854776000"), (f64::NAN, "NaN"), (f64::INFINITY, "Infinity"),
-            (f64::NEG_INFINITY, "-Infinity"), (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"),
-            (100.0, "100"), (1e20, "100000000000000000000"), (1e-6, "0.000001"), (1.23e-18, "1.23e-18"), (-1.25e-9, "-1.25e-9"),
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (1.5, "1.5"),
+            (0.30000000000000004, "0.30000000000000004"),
+            (1e21, "1e+21"),
+            (1e-7, "1e-7"),
+            (123456789012.0, "123456789012"),
+            (9007199254740992.0, "9007199254740992"),
+            (-9223372036854776000.0, "-9223372036854776000"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (100.0, "100"),
+            (1e20, "100000000000000000000"),
+            (1e-6, "0.000001"),
+            (1.23e-18, "1.23e-18"),
+            (-1.25e-9, "-1.25e-9"),
         ] {
             let mut out = bytes::BytesMut::new();
             Param::number_text(x, &mut out);

@@ -66,14 +66,8 @@ pub async fn connect(
         .map_err(|_| BackendError::Connect(std::io::ErrorKind::TimedOut.into()))?
         .map_err(BackendError::Connect)?;
     s.write_all(&p::startup_message(params)).await?;
-    let user = p::Startup::param(params, "user")
-        .unwrap_or_default()
-        .to_owned();
-    let password = || {
-        cfg.password
-            .as_deref()
-            .ok_or(BackendError::Auth("backend asked for a password"))
-    };
+    let user = p::Startup::param(params, "user").unwrap_or_default().to_owned();
+    let password = || cfg.password.as_deref().ok_or(BackendError::Auth("backend asked for a password"));
     let mut scram: Option<ScramSha256> = None;
     let mut greeting = Vec::new();
     loop {
@@ -81,8 +75,7 @@ pub async fn connect(
         match tag {
             b'E' => return Err(BackendError::Refused(p::message(b'E', &body))),
             b'R' => {
-                let (code, rest) =
-                    p::parse_auth(&body).ok_or(ProtoError::Malformed("short auth message"))?;
+                let (code, rest) = p::parse_auth(&body).ok_or(ProtoError::Malformed("short auth message"))?;
                 match code {
                     0 => greeting.extend_from_slice(&p::message(b'R', &body)),
                     3 => {
@@ -90,9 +83,7 @@ pub async fn connect(
                         send_password(&mut s, pw.as_bytes()).await?;
                     }
                     5 => {
-                        let salt: [u8; 4] = rest
-                            .try_into()
-                            .map_err(|_| ProtoError::Malformed("md5 salt"))?;
+                        let salt: [u8; 4] = rest.try_into().map_err(|_| ProtoError::Malformed("md5 salt"))?;
                         let h = md5_hash(user.as_bytes(), password()?.as_bytes(), salt);
                         send_password(&mut s, h.as_bytes()).await?;
                     }
@@ -105,8 +96,7 @@ pub async fn connect(
                         if !mechs.contains(&SCRAM_SHA_256) {
                             return Err(BackendError::Auth("no supported SASL mechanism"));
                         }
-                        let sc =
-                            ScramSha256::new(password()?.as_bytes(), ChannelBinding::unsupported());
+                        let sc = ScramSha256::new(password()?.as_bytes(), ChannelBinding::unsupported());
                         let mut b = Vec::new();
                         b.extend_from_slice(SCRAM_SHA_256.as_bytes());
                         b.push(0);
@@ -116,36 +106,24 @@ pub async fn connect(
                         scram = Some(sc);
                     }
                     11 => {
-                        let sc = scram
-                            .as_mut()
-                            .ok_or(BackendError::Auth("unexpected SASL continue"))?;
-                        sc.update(rest)
-                            .map_err(|_| BackendError::Auth("SCRAM exchange failed"))?;
+                        let sc = scram.as_mut().ok_or(BackendError::Auth("unexpected SASL continue"))?;
+                        sc.update(rest).map_err(|_| BackendError::Auth("SCRAM exchange failed"))?;
                         let m = p::message(b'p', sc.message());
                         s.write_all(&m).await?;
                     }
                     12 => {
-                        let mut sc = scram
-                            .take()
-                            .ok_or(BackendError::Auth("unexpected SASL final"))?;
-                        sc.finish(rest)
-                            .map_err(|_| BackendError::Auth("SCRAM server signature mismatch"))?;
+                        let mut sc = scram.take().ok_or(BackendError::Auth("unexpected SASL final"))?;
+                        sc.finish(rest).map_err(|_| BackendError::Auth("SCRAM server signature mismatch"))?;
                     }
                     _ => return Err(BackendError::Auth("unsupported authentication method")),
                 }
             }
-            b'S' | b'K' | b'N' | b'v' if !greeting.is_empty() => {
-                greeting.extend_from_slice(&p::message(tag, &body))
-            }
+            b'S' | b'K' | b'N' | b'v' if !greeting.is_empty() => greeting.extend_from_slice(&p::message(tag, &body)),
             b'Z' if !greeting.is_empty() => {
                 greeting.extend_from_slice(&p::message(tag, &body));
                 return Ok((s, greeting));
             }
-            _ => {
-                return Err(
-                    ProtoError::Malformed("unexpected message from backend during startup").into(),
-                )
-            }
+            _ => return Err(ProtoError::Malformed("unexpected message from backend during startup").into()),
         }
     }
 }
@@ -176,18 +154,13 @@ pub enum BackendStream {
 }
 
 /// The two halves of a backend connection, for the relay's two pumps.
-pub type BackendHalves = (
-    Box<dyn AsyncRead + Send + Unpin>,
-    Box<dyn AsyncWrite + Send + Unpin>,
-);
+pub type BackendHalves = (Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>);
 
 impl BackendStream {
     async fn connect(cfg: &BackendConfig) -> std::io::Result<Self> {
         if cfg.host.starts_with('/') {
             #[cfg(unix)]
-            return Ok(BackendStream::Unix(
-                UnixStream::connect(socket_path(&cfg.host, cfg.port)).await?,
-            ));
+            return Ok(BackendStream::Unix(UnixStream::connect(socket_path(&cfg.host, cfg.port)).await?));
             #[cfg(not(unix))]
             return Err(std::io::Error::new(
                 std::io::ErrorKind::Unsupported,
@@ -220,11 +193,7 @@ pub fn socket_path(dir: &str, port: u16) -> String {
 }
 
 impl AsyncRead for BackendStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             BackendStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
@@ -234,11 +203,7 @@ impl AsyncRead for BackendStream {
 }
 
 impl AsyncWrite for BackendStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             BackendStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
@@ -20,27 +19,16 @@ pub fn generate_certificates(names: &[String]) -> Result<(String, String, String
     let err = |e: rcgen::Error| LocalError::Tls(format!("certificate generation: {e}"));
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca.distinguished_name
-        .push(DnType::CommonName, "Local DSQL test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca.distinguished_name.push(DnType::CommonName, "Local DSQL test CA");
     let ca_key = KeyPair::generate().map_err(err)?;
     let ca_pem = ca.self_signed(&ca_key).map_err(err)?.pem();
     let issuer = Issuer::new(ca, ca_key);
 
     let mut leaf = CertificateParams::new(names.to_vec()).map_err(err)?;
-    leaf.distinguished_name.push(
-        DnType::CommonName,
-        names.first().map(String::as_str).unwrap_or("localhost"),
-    );
+    leaf.distinguished_name.push(DnType::CommonName, names.first().map(String::as_str).unwrap_or("localhost"));
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     let key = KeyPair::generate().map_err(err)?;
     let cert_pem = leaf.signed_by(&key, &issuer).map_err(err)?.pem();
     Ok((ca_pem, cert_pem, key.serialize_pem()))
@@ -58,13 +46,12 @@ pub fn server_config(cert_pem: &str, key_pem: &str) -> Result<Arc<ServerConfig>,
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_bytes())
         .map_err(|e| tls(format!("key PEM: {e}")))?
         .ok_or_else(|| tls("no private key in PEM".into()))?;
-    let mut cfg =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| tls(e.to_string()))?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(|e| tls(e.to_string()))?;
+    let mut cfg = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| tls(e.to_string()))?;
     cfg.alpn_protocols = vec![ALPN_POSTGRESQL.to_vec()];
     Ok(Arc::new(cfg))
 }

@@ -60,8 +60,7 @@ pub struct OccInjection {
 }
 
 pub(crate) const OC000: &str = "change conflicts with another transaction, please retry: (OC000)";
-pub(crate) const OC001: &str =
-    "schema has been updated by another transaction, please retry: (OC001)";
+pub(crate) const OC001: &str = "schema has been updated by another transaction, please retry: (OC001)";
 const MIXED: &str = "ddl and dml are not supported in the same transaction";
 const MULTI_DDL: &str = "only one ddl statement is supported per transaction";
 const ROW_LIMIT: &str = "transaction row limit exceeded";
@@ -100,9 +99,7 @@ impl Settings {
         let inj = self.injection.as_ref()?;
         let n = self.commits.fetch_add(1, Relaxed) + 1;
         let nth = inj.every_nth.is_some_and(|k| k > 0 && n.is_multiple_of(k));
-        let chance = inj
-            .probability
-            .is_some_and(|p| p > 0.0 && rand::random::<f64>() < p);
+        let chance = inj.probability.is_some_and(|p| p > 0.0 && rand::random::<f64>() < p);
         (nth || chance).then(|| {
             let msg = if inj.schema_conflict { OC001 } else { OC000 };
             p::error_response("ERROR", "40001", msg)
@@ -125,10 +122,7 @@ impl Tx {
         let in_tx = self.block || implicit;
         match kind {
             Kind::Begin => {
-                *self = Tx {
-                    block: true,
-                    ..Tx::default()
-                };
+                *self = Tx { block: true, ..Tx::default() };
                 None
             }
             Kind::Commit | Kind::Rollback => {
@@ -229,10 +223,7 @@ impl DsqlPolicy {
 
     fn new_batch(&mut self, ext: bool) -> &mut Batch {
         self.ext_open = ext;
-        self.batches.push_back(Batch {
-            ext,
-            ..Batch::default()
-        });
+        self.batches.push_back(Batch { ext, ..Batch::default() });
         let n = self.batches.len();
         &mut self.batches[n - 1]
     }
@@ -252,10 +243,7 @@ impl DsqlPolicy {
             return Vec::new();
         };
         self.ext_open = false;
-        self.batches.push_back(Batch {
-            internal: true,
-            ..Batch::default()
-        });
+        self.batches.push_back(Batch { internal: true, ..Batch::default() });
         let mut v = Vec::new();
         for (name, sql) in [(ROWBASE, base_sql()), (ROWCHECK, check_sql(limit))] {
             v.extend(p::message(b'C', &[&b"S"[..], &cstrs(&[name])].concat()));
@@ -272,16 +260,14 @@ impl DsqlPolicy {
             SqlChecks::Off => None,
             SqlChecks::WarnOnly => {
                 let msg = format!("Aurora DSQL would reject this statement: {why}");
-                self.notices
-                    .extend(notice_response("WARNING", "01000", &msg));
+                self.notices.extend(notice_response("WARNING", "01000", &msg));
                 None
             }
             SqlChecks::Enforce => {
                 Counters::inc(&self.s.counters.statements_rejected);
                 self.next_id += 1;
                 let id = self.next_id;
-                self.rejects
-                    .push_back((id, p::error_response("ERROR", "0A000", why)));
+                self.rejects.push_back((id, p::error_response("ERROR", "0A000", why)));
                 if self.rejects.len() > MAX_PENDING_REJECTS {
                     self.rejects.pop_front();
                 }
@@ -310,8 +296,7 @@ impl DsqlPolicy {
         }
         tx.end_implicit();
         self.tx = tx;
-        let discard =
-            self.s.max_rows.is_some() && a.statements.iter().any(|s| s.kind == Kind::Discard);
+        let discard = self.s.max_rows.is_some() && a.statements.iter().any(|s| s.kind == Kind::Discard);
         let conflict = eligible_commit.then(|| self.s.inject()).flatten();
         let rows = self.s.max_rows.filter(|_| !self.failed);
         let dml = rows.is_some() && a.statements.iter().any(|s| s.kind == Kind::Dml);
@@ -449,11 +434,7 @@ impl DsqlPolicy {
         if !check && !reprepare {
             return Verdict::Forward;
         }
-        let mut out = if check {
-            helper_msgs(ROWCHECK)
-        } else {
-            Vec::new()
-        };
+        let mut out = if check { helper_msgs(ROWCHECK) } else { Vec::new() };
         out.extend_from_slice(m.raw());
         if reprepare {
             out.extend(self.prepare_helpers());
@@ -468,21 +449,13 @@ impl DsqlPolicy {
         let Some(fields) = p::error_fields(body) else {
             return ErrorAction::Forward;
         };
-        let field = |t: u8| {
-            fields
-                .iter()
-                .find(|(k, _)| *k == t)
-                .map_or("", |(_, v)| v.as_str())
-        };
+        let field = |t: u8| fields.iter().find(|(k, _)| *k == t).map_or("", |(_, v)| v.as_str());
         let (code, msg) = (field(b'C'), field(b'M'));
         if msg.contains(ROWCHECK) && code == "22P02" {
             return ErrorAction::RowLimit;
         }
         if let Some(i) = msg.find(REJECT) {
-            let digits: String = msg[i + REJECT.len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
+            let digits: String = msg[i + REJECT.len()..].chars().take_while(char::is_ascii_digit).collect();
             if let Ok(id) = digits.parse::<u64>() {
                 while let Some((k, err)) = self.rejects.pop_front() {
                     if k == id {
@@ -564,9 +537,7 @@ impl SessionPolicy for DsqlPolicy {
             b'C' | b'D' | b'E' | b'H' => {
                 if m.tag() == b'C' {
                     let mut pos = 1;
-                    if let (Some(b'S'), Some(name)) =
-                        (m.body().first(), p::cstr(m.body(), &mut pos))
-                    {
+                    if let (Some(b'S'), Some(name)) = (m.body().first(), p::cstr(m.body(), &mut pos)) {
                         self.prepared.remove(name);
                         self.copy_from.remove(name);
                     }
@@ -590,8 +561,7 @@ impl SessionPolicy for DsqlPolicy {
     fn backend(&mut self, m: &Frame) -> Verdict {
         let (tag, raw) = (m.tag(), m.raw());
         let front = self.batches.front();
-        let (helpers, ext, internal) =
-            front.map_or((false, false, false), |b| (b.helpers, b.ext, b.internal));
+        let (helpers, ext, internal) = front.map_or((false, false, false), |b| (b.helpers, b.ext, b.internal));
         let quiet = self.notices.is_empty() && self.held.is_empty() && self.helper.is_none();
         if quiet && !helpers && !internal && !matches!(tag, b'E' | b'Z' | b'C') {
             return Verdict::Forward;

@@ -23,11 +23,7 @@ pub struct TokenBucket {
 impl TokenBucket {
     pub fn new(rate: f64, burst: u32) -> Self {
         let burst = f64::from(burst.max(1));
-        Self {
-            rate: rate.max(0.0),
-            burst,
-            state: Mutex::new((burst, Instant::now())),
-        }
+        Self { rate: rate.max(0.0), burst, state: Mutex::new((burst, Instant::now())) }
     }
 
     /// Takes one token if available at `now`.
@@ -39,11 +35,7 @@ impl TokenBucket {
         let (tokens, last) = *g;
         let elapsed = now.saturating_duration_since(last).as_secs_f64();
         let tokens = (tokens + elapsed * self.rate).min(self.burst);
-        let (tokens, ok) = if tokens >= 1.0 {
-            (tokens - 1.0, true)
-        } else {
-            (tokens, false)
-        };
+        let (tokens, ok) = if tokens >= 1.0 { (tokens - 1.0, true) } else { (tokens, false) };
         *g = (tokens, now.max(last));
         ok
     }
@@ -61,9 +53,7 @@ impl Slot {
     pub fn try_take(counters: &Arc<Counters>, max: usize) -> Option<Slot> {
         let active: &AtomicU64 = &counters.active;
         active
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max as u64).then_some(n + 1)
-            })
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max as u64).then_some(n + 1))
             .ok()
             .map(|_| Slot(counters.clone()))
     }

@@ -79,13 +79,7 @@ pub struct BackendConfig {
 
 impl Default for BackendConfig {
     fn default() -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            port: 5432,
-            user_override: None,
-            password: None,
-            database_override: None,
-        }
+        Self { host: "127.0.0.1".into(), port: 5432, user_override: None, password: None, database_override: None }
     }
 }
 
@@ -171,14 +165,7 @@ impl fmt::Debug for LocalConfig {
             .field("region", &self.region)
             .field("cluster_id", &self.cluster_id)
             .field("port", &self.port)
-            .field(
-                "credentials",
-                &self
-                    .credentials
-                    .iter()
-                    .map(|c| c.access_key_id())
-                    .collect::<Vec<_>>(),
-            )
+            .field("credentials", &self.credentials.iter().map(|c| c.access_key_id()).collect::<Vec<_>>())
             .field("backend", &self.backend)
             .field("max_connection_age", &self.max_connection_age)
             .field("rate_limit", &self.rate_limit)
@@ -287,8 +274,7 @@ impl Drop for LocalDsql {
 fn valid_label(s: &str, extra: &[u8]) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(&c))
+        && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(&c))
 }
 
 /// Starts the endpoint on 127.0.0.1 (must be called inside a tokio runtime).
@@ -333,24 +319,14 @@ pub async fn start(cfg: LocalConfig) -> Result<LocalDsql, LocalError> {
         None => {
             let names = [endpoint.clone(), "localhost".into(), "127.0.0.1".into()];
             let (ca_pem, cert_pem, key_pem) = generate_certificates(&names)?;
-            TlsMaterial {
-                cert_pem,
-                key_pem,
-                ca_pem,
-            }
+            TlsMaterial { cert_pem, key_pem, ca_pem }
         }
     };
     let server_cfg = certs::server_config(&tls.cert_pem, &tls.key_pem)?;
-    let listener = TcpListener::bind(("127.0.0.1", cfg.port))
-        .await
-        .map_err(LocalError::Io)?;
+    let listener = TcpListener::bind(("127.0.0.1", cfg.port)).await.map_err(LocalError::Io)?;
     let port = listener.local_addr().map_err(LocalError::Io)?.port();
     let ws_listener = match cfg.websocket {
-        true => Some(
-            TcpListener::bind(("127.0.0.1", cfg.ws_port))
-                .await
-                .map_err(LocalError::Io)?,
-        ),
+        true => Some(TcpListener::bind(("127.0.0.1", cfg.ws_port)).await.map_err(LocalError::Io)?),
         false => None,
     };
     let ws_port = match &ws_listener {
@@ -360,12 +336,7 @@ pub async fn start(cfg: LocalConfig) -> Result<LocalDsql, LocalError> {
 
     let shared = Arc::new(server::Shared::new(&cfg, endpoint.clone(), server_cfg));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(server::accept_loop(
-        listener,
-        ws_listener,
-        shared.clone(),
-        stop_rx,
-    ));
+    let task = tokio::spawn(server::accept_loop(listener, ws_listener, shared.clone(), stop_rx));
     Ok(LocalDsql {
         endpoint,
         cluster_id,
@@ -383,7 +354,5 @@ fn random_cluster_id() -> String {
     use rand::Rng;
     const CH: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..26)
-        .map(|_| CH[rng.random_range(0..CH.len())] as char)
-        .collect()
+    (0..26).map(|_| CH[rng.random_range(0..CH.len())] as char).collect()
 }

@@ -51,10 +51,7 @@ pub enum Startup {
 
 impl Startup {
     pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -66,9 +63,7 @@ pub fn parse_startup(body: &[u8]) -> Result<Startup, ProtoError> {
     let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
     let rest = &body[4..];
     match code {
-        SSL_REQUEST | GSSENC_REQUEST if !rest.is_empty() => {
-            Err(ProtoError::Malformed("bad request length"))
-        }
+        SSL_REQUEST | GSSENC_REQUEST if !rest.is_empty() => Err(ProtoError::Malformed("bad request length")),
         SSL_REQUEST => Ok(Startup::Ssl),
         GSSENC_REQUEST => Ok(Startup::GssEnc),
         CANCEL_REQUEST if rest.len() == 8 => {
@@ -82,22 +77,17 @@ pub fn parse_startup(body: &[u8]) -> Result<Startup, ProtoError> {
             let mut params = Vec::new();
             let mut pos = 0;
             loop {
-                let k =
-                    cstr(rest, &mut pos).ok_or(ProtoError::Malformed("unterminated parameter"))?;
+                let k = cstr(rest, &mut pos).ok_or(ProtoError::Malformed("unterminated parameter"))?;
                 if k.is_empty() {
                     break;
                 }
-                let v =
-                    cstr(rest, &mut pos).ok_or(ProtoError::Malformed("unterminated parameter"))?;
+                let v = cstr(rest, &mut pos).ok_or(ProtoError::Malformed("unterminated parameter"))?;
                 params.push((k.to_owned(), v.to_owned()));
             }
             if pos != rest.len() {
                 return Err(ProtoError::Malformed("trailing bytes in startup packet"));
             }
-            Ok(Startup::Startup {
-                minor: (c & 0xffff) as u16,
-                params,
-            })
+            Ok(Startup::Startup { minor: (c & 0xffff) as u16, params })
         }
         _ => Err(ProtoError::Malformed("unsupported protocol version")),
     }
@@ -115,10 +105,7 @@ pub async fn read_startup<R: AsyncRead + Unpin>(r: &mut R) -> Result<Startup, Pr
 }
 
 /// Reads exactly one typed message; returns (type, body). Used during the handshake only.
-pub async fn read_message<R: AsyncRead + Unpin>(
-    r: &mut R,
-    max: usize,
-) -> Result<(u8, Vec<u8>), ProtoError> {
+pub async fn read_message<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<(u8, Vec<u8>), ProtoError> {
     let tag = r.read_u8().await?;
     let len = r.read_u32().await? as usize;
     if len < 4 {
@@ -167,9 +154,7 @@ pub fn take_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Frame>, Proto
         buf.reserve(len + 1 - buf.len());
         return Ok(None);
     }
-    Ok(Some(Frame {
-        raw: buf.split_to(len + 1).freeze(),
-    }))
+    Ok(Some(Frame { raw: buf.split_to(len + 1).freeze() }))
 }
 
 /// Reads a NUL-terminated UTF-8 string at `*pos`, advancing past the NUL.
@@ -193,12 +178,7 @@ pub fn message(tag: u8, body: &[u8]) -> Vec<u8> {
 /// ErrorResponse with severity, SQLSTATE and message.
 pub fn error_response(severity: &str, code: &str, msg: &str) -> Vec<u8> {
     let mut b = Vec::new();
-    for (f, v) in [
-        (b'S', severity),
-        (b'V', severity),
-        (b'C', code),
-        (b'M', msg),
-    ] {
+    for (f, v) in [(b'S', severity), (b'V', severity), (b'C', code), (b'M', msg)] {
         b.push(f);
         b.extend_from_slice(v.as_bytes());
         b.push(0);
@@ -287,15 +267,9 @@ mod tests {
 
     #[test]
     fn startup_roundtrip() {
-        let params = vec![
-            ("user".to_owned(), "admin".to_owned()),
-            ("database".to_owned(), "postgres".to_owned()),
-        ];
+        let params = vec![("user".to_owned(), "admin".to_owned()), ("database".to_owned(), "postgres".to_owned())];
         let m = startup_message(&params);
-        assert_eq!(
-            parse_startup(&m[4..]).unwrap(),
-            Startup::Startup { minor: 0, params }
-        );
+        assert_eq!(parse_startup(&m[4..]).unwrap(), Startup::Startup { minor: 0, params });
         let mut ssl = vec![];
         ssl.put_u32(SSL_REQUEST);
         assert_eq!(parse_startup(&ssl).unwrap(), Startup::Ssl);
@@ -312,10 +286,7 @@ mod tests {
         buf.extend_from_slice(&[0, 4]);
         assert_eq!(take_frame(&mut buf, 1024).unwrap().unwrap().tag(), b'X');
         buf.extend_from_slice(&message(b'D', &[0; 100]));
-        assert!(matches!(
-            take_frame(&mut buf, 50),
-            Err(ProtoError::TooLarge(104))
-        ));
+        assert!(matches!(take_frame(&mut buf, 50), Err(ProtoError::TooLarge(104))));
     }
 
     #[test]
@@ -323,10 +294,7 @@ mod tests {
         let e = fatal("08004", "unable to accept connection, sni was not received");
         let f = error_fields(&e[5..]).unwrap();
         assert!(f.contains(&(b'C', "08004".to_owned())));
-        assert_eq!(
-            e.len() - 1,
-            u32::from_be_bytes([e[1], e[2], e[3], e[4]]) as usize
-        );
+        assert_eq!(e.len() - 1, u32::from_be_bytes([e[1], e[2], e[3], e[4]]) as usize);
     }
 
     /// 10,000 random and truncated inputs through every parser: errors are fine, panics are not.
@@ -336,9 +304,7 @@ mod tests {
         let verifier = super::super::token::Verifier {
             endpoint: "x.dsql.us-east-1.on.aws".into(),
             region: "us-east-1".into(),
-            credentials: vec![aws_credential_types::Credentials::new(
-                "akid", "secret", None, None, "t",
-            )],
+            credentials: vec![aws_credential_types::Credentials::new("akid", "secret", None, None, "t")],
             max_skew: std::time::Duration::from_secs(900),
         };
         let valid = [
@@ -371,10 +337,7 @@ mod tests {
             let _ = read_message(&mut &bytes[..], 1 << 20).await;
             let text = String::from_utf8_lossy(&bytes);
             let _ = super::super::token::parse_token(&text);
-            assert!(verifier
-                .verify(&text, "admin", std::time::SystemTime::now())
-                .await
-                .is_err());
+            assert!(verifier.verify(&text, "admin", std::time::SystemTime::now()).await.is_err());
         }
     }
 }

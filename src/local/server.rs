@@ -17,13 +17,11 @@ use super::certs::ALPN_POSTGRESQL;
 use super::dsql::{DsqlPolicy, Settings};
 use super::limits::{Slot, TokenBucket, MAX_MESSAGE, MAX_PASSWORD};
 use super::protocol::{self as p, Startup};
-use super::relay::{
-    pump, Chain, Dir, PolicyFactory, PumpEnd, SessionInfo, SessionPolicy, SharedPolicy,
-};
+use super::relay::{pump, Chain, Dir, PolicyFactory, PumpEnd, SessionInfo, SessionPolicy, SharedPolicy};
 use super::stats::{Counters, RejectReason};
 use super::token::Verifier;
-use crate::core::ws::WsIo;
 use super::{BackendConfig, LocalConfig};
+use crate::core::ws::WsIo;
 
 /// How long sessions get to say goodbye on stop, or to flush the max-age error.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -56,7 +54,12 @@ impl Shared {
     /// New connections authenticate against `credentials` from now on; open sessions stay.
     pub fn set_credentials(&self, credentials: Vec<aws_credential_types::Credentials>) {
         let mut v = self.verifier.write().unwrap_or_else(|e| e.into_inner());
-        *v = Arc::new(Verifier { credentials, endpoint: v.endpoint.clone(), region: v.region.clone(), max_skew: v.max_skew });
+        *v = Arc::new(Verifier {
+            credentials,
+            endpoint: v.endpoint.clone(),
+            region: v.region.clone(),
+            max_skew: v.max_skew,
+        });
     }
 
     pub fn new(cfg: &LocalConfig, endpoint: String, tls: Arc<rustls::ServerConfig>) -> Self {
@@ -66,10 +69,7 @@ impl Shared {
         let policy: PolicyFactory = Arc::new(move |info: &SessionInfo| {
             let inner: Box<dyn SessionPolicy> = Box::new(DsqlPolicy::new(dsql.clone()));
             match &user {
-                Some(f) => Box::new(Chain {
-                    outer: f(info),
-                    inner,
-                }),
+                Some(f) => Box::new(Chain { outer: f(info), inner }),
                 None => inner,
             }
         });
@@ -128,13 +128,7 @@ pub(crate) async fn accept_loop(
                     Counters::inc(&sh.counters.ws_accepted);
                 }
                 let admission = admit(&sh);
-                sessions.spawn(session(
-                    tcp,
-                    transport,
-                    sh.clone(),
-                    admission,
-                    session_stop.clone(),
-                ));
+                sessions.spawn(session(tcp, transport, sh.clone(), admission, session_stop.clone()));
             }
             // e.g. out of file descriptors: back off instead of spinning
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -193,13 +187,7 @@ async fn session(
         Err(r) => (None, Some(r)),
     };
     let deadline = started + sh.handshake_timeout;
-    let mut c = Conn {
-        sh: &sh,
-        counted: &mut counted,
-        rejection,
-        started,
-        deadline,
-    };
+    let mut c = Conn { sh: &sh, counted: &mut counted, rejection, started, deadline };
     match transport {
         Transport::Pg => {
             let r = stage(deadline, &mut stop, tls_handshake(tcp, &mut c)).await;
@@ -231,13 +219,7 @@ impl Conn<'_> {
         count(self.sh, self.counted, reason);
     }
 
-    async fn refuse<S: AsyncWrite + Unpin>(
-        &mut self,
-        s: &mut S,
-        reason: RejectReason,
-        code: &str,
-        msg: &str,
-    ) {
+    async fn refuse<S: AsyncWrite + Unpin>(&mut self, s: &mut S, reason: RejectReason, code: &str, msg: &str) {
         refuse(s, self.sh, self.counted, reason, code, msg).await;
     }
 
@@ -261,11 +243,7 @@ enum Stage<T> {
 }
 
 /// Runs one handshake stage until the handshake deadline or a stop request.
-async fn stage<T>(
-    deadline: Instant,
-    stop: &mut watch::Receiver<bool>,
-    f: impl Future<Output = Option<T>>,
-) -> Stage<T> {
+async fn stage<T>(deadline: Instant, stop: &mut watch::Receiver<bool>, f: impl Future<Output = Option<T>>) -> Stage<T> {
     tokio::select! {
         r = tokio::time::timeout_at(deadline, f) => match r {
             Ok(x) => Stage::Done(x),
@@ -286,12 +264,7 @@ async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let r = stage(
-        c.deadline,
-        &mut stop,
-        pg_handshake(client, has_sni, ws, &mut c),
-    )
-    .await;
+    let r = stage(c.deadline, &mut stop, pg_handshake(client, has_sni, ws, &mut c)).await;
     let Some(authed) = c.finish(r) else { return };
     let Some(slot) = slot else { return };
     relay(authed, c.sh, c.started, stop).await;
@@ -322,10 +295,7 @@ fn count(sh: &Shared, counted: &mut bool, reason: RejectReason) {
 }
 
 /// SSLRequest or direct TLS, then the TLS handshake; returns the stream and whether SNI was sent.
-async fn tls_handshake(
-    mut tcp: TcpStream,
-    c: &mut Conn<'_>,
-) -> Option<(TlsStream<TcpStream>, bool)> {
+async fn tls_handshake(mut tcp: TcpStream, c: &mut Conn<'_>) -> Option<(TlsStream<TcpStream>, bool)> {
     use RejectReason::*;
     let mut first = [0u8; 1];
     if !matches!(tcp.peek(&mut first).await, Ok(1)) {
@@ -362,10 +332,7 @@ async fn tls_handshake(
     };
     let (has_sni, alpn_ok) = {
         let conn = tls.get_ref().1;
-        (
-            conn.server_name().is_some(),
-            conn.alpn_protocol() == Some(ALPN_POSTGRESQL),
-        )
+        (conn.server_name().is_some(), conn.alpn_protocol() == Some(ALPN_POSTGRESQL))
     };
     if direct && !alpn_ok {
         let msg = "unable to accept connection, direct ssl requires alpn postgresql";
@@ -376,10 +343,7 @@ async fn tls_handshake(
 }
 
 /// TLS then the WebSocket upgrade (any path); returns the byte stream and whether SNI was sent.
-async fn ws_handshake(
-    tcp: TcpStream,
-    c: &mut Conn<'_>,
-) -> Option<(WsIo<TlsStream<TcpStream>>, bool)> {
+async fn ws_handshake(tcp: TcpStream, c: &mut Conn<'_>) -> Option<(WsIo<TlsStream<TcpStream>>, bool)> {
     let Ok(tls) = c.sh.ws_acceptor.accept(tcp).await else {
         c.count(RejectReason::ProtocolError);
         return None;
@@ -421,8 +385,7 @@ where
                 return None;
             }
             Ok(_) | Err(_) => {
-                c.refuse(&mut s, ProtocolError, "08P01", "invalid startup packet")
-                    .await;
+                c.refuse(&mut s, ProtocolError, "08P01", "invalid startup packet").await;
                 return None;
             }
         }
@@ -445,24 +408,14 @@ where
         }
         None => {}
     }
-    let Some(user) = Startup::param(&params, "user")
-        .filter(|u| !u.is_empty())
-        .map(str::to_owned)
-    else {
+    let Some(user) = Startup::param(&params, "user").filter(|u| !u.is_empty()).map(str::to_owned) else {
         let msg = "no PostgreSQL user name specified in startup packet";
         c.refuse(&mut s, ProtocolError, "28000", msg).await;
         return None;
     };
-    let database = Startup::param(&params, "database")
-        .filter(|d| !d.is_empty())
-        .unwrap_or(&user)
-        .to_owned();
+    let database = Startup::param(&params, "database").filter(|d| !d.is_empty()).unwrap_or(&user).to_owned();
     // we speak 3.0 and no protocol extensions
-    let unknown: Vec<&str> = params
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| k.starts_with("_pq_."))
-        .collect();
+    let unknown: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).filter(|k| k.starts_with("_pq_.")).collect();
     let mut out = Vec::new();
     if minor > 0 || !unknown.is_empty() {
         out.extend_from_slice(&p::negotiate_protocol_version(&unknown));
@@ -477,21 +430,16 @@ where
         _ => None,
     };
     let Some(password) = password else {
-        c.refuse(&mut s, ProtocolError, "08P01", "expected password response")
-            .await;
+        c.refuse(&mut s, ProtocolError, "08P01", "expected password response").await;
         return None;
     };
     let verifier = sh.verifier();
-    if let Err(e) = verifier
-        .verify(&password, &user, SystemTime::now())
-        .await
-    {
+    if let Err(e) = verifier.verify(&password, &user, SystemTime::now()).await {
         let (reason, msg) = match e {
             super::TokenError::Expired => (Expired, "unable to accept connection, token expired"),
-            super::TokenError::NotYetValid => (
-                Expired,
-                "unable to accept connection, token not yet valid (check the clock)",
-            ),
+            super::TokenError::NotYetValid => {
+                (Expired, "unable to accept connection, token not yet valid (check the clock)")
+            }
             _ => (BadToken, "unable to accept connection, access denied"),
         };
         c.refuse(&mut s, reason, "28000", msg).await;
@@ -499,26 +447,11 @@ where
     }
     Counters::inc(&sh.counters.authenticated);
     *c.counted = true; // later failures are backend errors, counted by the relay
-    let backend_user = sh
-        .backend
-        .user_override
-        .clone()
-        .unwrap_or_else(|| user.clone());
-    let backend_db = sh
-        .backend
-        .database_override
-        .clone()
-        .unwrap_or_else(|| database.clone());
-    let mut backend_params = vec![
-        ("user".to_owned(), backend_user),
-        ("database".to_owned(), backend_db),
-    ];
-    backend_params.extend(
-        params
-            .iter()
-            .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("_pq_."))
-            .cloned(),
-    );
+    let backend_user = sh.backend.user_override.clone().unwrap_or_else(|| user.clone());
+    let backend_db = sh.backend.database_override.clone().unwrap_or_else(|| database.clone());
+    let mut backend_params = vec![("user".to_owned(), backend_user), ("database".to_owned(), backend_db)];
+    backend_params
+        .extend(params.iter().filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("_pq_.")).cloned());
     if sh.repeatable_read {
         // appended last, so it wins over a client's own setting
         match backend_params.iter_mut().find(|(k, _)| k == "options") {
@@ -529,15 +462,7 @@ where
             None => backend_params.push(("options".into(), REPEATABLE_READ.into())),
         }
     }
-    Some(Authed {
-        client: s,
-        info: SessionInfo {
-            user,
-            database,
-            params,
-        },
-        backend_params,
-    })
+    Some(Authed { client: s, info: SessionInfo { user, database, params }, backend_params })
 }
 
 /// Connects the backend and relays until either side closes, max age, or stop.
@@ -545,27 +470,14 @@ async fn relay<S>(a: Authed<S>, sh: &Shared, started: Instant, mut stop: watch::
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let Authed {
-        client: mut tls,
-        info,
-        backend_params,
-    } = a;
-    let connect = tokio::time::timeout(
-        BACKEND_TIMEOUT,
-        backend::connect(&sh.backend, &backend_params),
-    );
-    let (backend, greeting) = match connect
-        .await
-        .unwrap_or(Err(BackendError::Auth("timed out")))
-    {
+    let Authed { client: mut tls, info, backend_params } = a;
+    let connect = tokio::time::timeout(BACKEND_TIMEOUT, backend::connect(&sh.backend, &backend_params));
+    let (backend, greeting) = match connect.await.unwrap_or(Err(BackendError::Auth("timed out"))) {
         Ok(x) => x,
         Err(e) => {
             let msg = match e {
                 BackendError::Refused(raw) => raw,
-                _ => p::fatal(
-                    "08001",
-                    "unable to accept connection, backend database unavailable",
-                ),
+                _ => p::fatal("08001", "unable to accept connection, backend database unavailable"),
             };
             sh.counters.reject(RejectReason::BackendError);
             let _ = tls.write_all(&msg).await;
@@ -581,14 +493,7 @@ where
     let (cr, mut cw) = tokio::io::split(tls);
     let (br, mut bw) = backend.into_split();
     let (close_tx, close_rx) = watch::channel(None);
-    let b2c = pump(
-        br,
-        &mut cw,
-        Dir::ToClient,
-        policy.clone(),
-        MAX_MESSAGE,
-        Some(close_rx),
-    );
+    let b2c = pump(br, &mut cw, Dir::ToClient, policy.clone(), MAX_MESSAGE, Some(close_rx));
     let c2b = pump(cr, &mut bw, Dir::ToBackend, policy, MAX_MESSAGE, None);
     tokio::pin!(b2c, c2b);
     let far = Instant::now() + Duration::from_secs(86_400 * 365);

@@ -41,10 +41,7 @@ pub(crate) struct Analysis {
 
 /// `None` when the text cannot be tokenized.
 pub(crate) fn analyze(sql: &str) -> Option<Analysis> {
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .with_unescape(false)
-        .tokenize_with_location()
-        .ok()?;
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).with_unescape(false).tokenize_with_location().ok()?;
     let lines = LineIndex::new(sql);
     let mut statements = Vec::new();
     let mut stripped_async = false;
@@ -66,11 +63,7 @@ pub(crate) fn analyze(sql: &str) -> Option<Analysis> {
             stripped_async = true;
         }
         text.push_str(sql.get(from..end)?);
-        statements.push(Statement {
-            text,
-            kind: kind(&sig),
-            violation: violation(&sig),
-        });
+        statements.push(Statement { text, kind: kind(&sig), violation: violation(&sig) });
         Some(())
     };
     for t in &tokens {
@@ -84,10 +77,7 @@ pub(crate) fn analyze(sql: &str) -> Option<Analysis> {
         }
     }
     finish(&current, sql.len(), start)?;
-    Some(Analysis {
-        statements,
-        stripped_async,
-    })
+    Some(Analysis { statements, stripped_async })
 }
 
 /// A non-whitespace token with its parenthesis depth and, for unquoted words, the upper-cased word.
@@ -111,12 +101,7 @@ fn significant<'a>(toks: &[&'a TokenWithSpan]) -> Vec<Sig<'a>> {
             Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
             _ => None,
         };
-        out.push(Sig {
-            token: &t.token,
-            span: t.span,
-            word,
-            depth,
-        });
+        out.push(Sig { token: &t.token, span: t.span, word, depth });
         if t.token == Token::LParen {
             depth += 1;
         }
@@ -157,8 +142,7 @@ fn kind(s: &[Sig]) -> Kind {
         "COPY" if (1..s.len()).any(|i| s[i].depth == 0 && w(s, i) == "FROM") => Kind::Dml,
         "DEALLOCATE" => Kind::Discard,
         "DISCARD" if w(s, 1) == "ALL" => Kind::Discard,
-        "CREATE" | "ALTER" | "DROP" | "COMMENT" | "GRANT" | "REVOKE" | "TRUNCATE" | "REINDEX"
-        | "SECURITY" => Kind::Ddl,
+        "CREATE" | "ALTER" | "DROP" | "COMMENT" | "GRANT" | "REVOKE" | "TRUNCATE" | "REINDEX" | "SECURITY" => Kind::Ddl,
         _ => Kind::Other,
     }
 }
@@ -184,56 +168,38 @@ fn violation(s: &[Sig]) -> Option<String> {
             s[i].depth == 0
                 && w(s, i) == word
                 && s.get(i + 1).is_some_and(|n| {
-                    next.iter().any(|x| {
-                        (*x == "(" && *n.token == Token::LParen) || n.word.as_deref() == Some(*x)
-                    })
+                    next.iter().any(|x| (*x == "(" && *n.token == Token::LParen) || n.word.as_deref() == Some(*x))
                 })
         })
     };
     match w(s, 0) {
-        "LISTEN" | "NOTIFY" | "UNLISTEN" | "SAVEPOINT" | "TRUNCATE" | "VACUUM" | "DO" => {
-            return unsupported(w(s, 0))
-        }
+        "LISTEN" | "NOTIFY" | "UNLISTEN" | "SAVEPOINT" | "TRUNCATE" | "VACUUM" | "DO" => return unsupported(w(s, 0)),
         "RELEASE" => return unsupported("RELEASE SAVEPOINT"),
         "ROLLBACK" | "ABORT" if has("TO") => return unsupported("ROLLBACK TO SAVEPOINT"),
         "REFRESH" if w(s, 1) == "MATERIALIZED" => return unsupported("REFRESH MATERIALIZED VIEW"),
-        "SELECT" if (0..s.len()).any(|i| s[i].depth == 0 && w(s, i) == "INTO") => {
-            return unsupported("SELECT INTO")
-        }
+        "SELECT" if (0..s.len()).any(|i| s[i].depth == 0 && w(s, i) == "INTO") => return unsupported("SELECT INTO"),
         "CREATE" => {
             let i = after_create(s);
             match w(s, i) {
-                "TRIGGER" | "CONSTRAINT" | "EVENT" if has("TRIGGER") => {
-                    return unsupported("CREATE TRIGGER")
-                }
+                "TRIGGER" | "CONSTRAINT" | "EVENT" if has("TRIGGER") => return unsupported("CREATE TRIGGER"),
                 "EXTENSION" => return unsupported("CREATE EXTENSION"),
                 "MATERIALIZED" => return unsupported("CREATE MATERIALIZED VIEW"),
                 "TABLESPACE" => return unsupported("CREATE TABLESPACE"),
                 "DATABASE" => return unsupported("CREATE DATABASE"),
-                "TEMP" | "TEMPORARY" | "GLOBAL" | "LOCAL" => {
-                    return Some("temporary objects are not supported".into())
-                }
+                "TEMP" | "TEMPORARY" | "GLOBAL" | "LOCAL" => return Some("temporary objects are not supported".into()),
                 "INDEX" | "UNIQUE" if async_index(s).is_none() => {
                     return unsupported("CREATE INDEX (use CREATE INDEX ASYNC)")
                 }
                 "FUNCTION" | "PROCEDURE" => {
                     let lang = (0..s.len()).find_map(|k| {
                         (s[k].depth == 0 && w(s, k) == "LANGUAGE").then(|| match s.get(k + 1) {
-                            Some(Sig {
-                                token: Token::Word(x),
-                                ..
-                            }) => x.value.to_ascii_lowercase(),
-                            Some(Sig {
-                                token: Token::SingleQuotedString(x),
-                                ..
-                            }) => x.to_ascii_lowercase(),
+                            Some(Sig { token: Token::Word(x), .. }) => x.value.to_ascii_lowercase(),
+                            Some(Sig { token: Token::SingleQuotedString(x), .. }) => x.to_ascii_lowercase(),
                             _ => String::new(),
                         })
                     });
                     if let Some(l) = lang.filter(|l| l != "sql") {
-                        return Some(format!(
-                            "unsupported language: {l} (only LANGUAGE sql functions are supported)"
-                        ));
+                        return Some(format!("unsupported language: {l} (only LANGUAGE sql functions are supported)"));
                     }
                 }
                 _ => {}
@@ -257,9 +223,7 @@ fn violation(s: &[Sig]) -> Option<String> {
             return Some("foreign key constraints are not supported".into());
         }
         if (0..s.len()).any(|i| {
-            w(s, i) == "EXCLUDE"
-                && s.get(i + 1)
-                    .is_some_and(|n| *n.token == Token::LParen || w(s, i + 1) == "USING")
+            w(s, i) == "EXCLUDE" && s.get(i + 1).is_some_and(|n| *n.token == Token::LParen || w(s, i + 1) == "USING")
         }) {
             return Some("exclusion constraints are not supported".into());
         }
@@ -267,24 +231,17 @@ fn violation(s: &[Sig]) -> Option<String> {
             !create
                 && s[i].depth == 0
                 && w(s, i) == "INHERIT"
-                && !matches!(
-                    w(s, i.wrapping_sub(1)),
-                    "COLUMN" | "ADD" | "TO" | "RENAME" | "DROP" | "ALTER"
-                )
+                && !matches!(w(s, i.wrapping_sub(1)), "COLUMN" | "ADD" | "TO" | "RENAME" | "DROP" | "ALTER")
         });
         if clause("INHERITS", &["("]) || alter_inherit {
             return Some("table inheritance is not supported".into());
         }
-        if clause("PARTITION", &["BY", "OF"])
-            || clause("ATTACH", &["PARTITION"])
-            || clause("DETACH", &["PARTITION"])
-        {
+        if clause("PARTITION", &["BY", "OF"]) || clause("ATTACH", &["PARTITION"]) || clause("DETACH", &["PARTITION"]) {
             return Some("partitioned tables are not supported".into());
         }
         if (0..s.len()).any(|i| {
             w(s, i) == "TABLESPACE"
-                && ((create && s[i].depth == 0)
-                    || matches!(w(s, i.wrapping_sub(1)), "INDEX" | "SET"))
+                && ((create && s[i].depth == 0) || matches!(w(s, i.wrapping_sub(1)), "INDEX" | "SET"))
         }) {
             return Some("tablespaces are not supported".into());
         }
@@ -292,11 +249,8 @@ fn violation(s: &[Sig]) -> Option<String> {
             return unsupported("CREATE TABLE AS");
         }
     }
-    let sequence_like = table
-        || matches!(
-            (w(s, 0), w(s, after_create(s))),
-            ("CREATE", "SEQUENCE") | ("ALTER", "SEQUENCE")
-        );
+    let sequence_like =
+        table || matches!((w(s, 0), w(s, after_create(s))), ("CREATE", "SEQUENCE") | ("ALTER", "SEQUENCE"));
     if sequence_like {
         for i in 0..s.len() {
             if w(s, i) != "CACHE" {
@@ -329,9 +283,7 @@ impl<'a> LineIndex<'a> {
     }
 
     fn offset(&self, loc: Location) -> Option<usize> {
-        let line_start = *self
-            .starts
-            .get(usize::try_from(loc.line).ok()?.checked_sub(1)?)?;
+        let line_start = *self.starts.get(usize::try_from(loc.line).ok()?.checked_sub(1)?)?;
         let col = usize::try_from(loc.column).ok()?.checked_sub(1)?;
         let line = self.sql.get(line_start..)?;
         match line.char_indices().nth(col) {
@@ -353,9 +305,7 @@ mod tests {
     }
 
     fn rejected(sql: &str) -> String {
-        one(sql)
-            .violation
-            .unwrap_or_else(|| panic!("accepted: {sql}"))
+        one(sql).violation.unwrap_or_else(|| panic!("accepted: {sql}"))
     }
 
     #[test]
@@ -436,17 +386,12 @@ mod tests {
 
     #[test]
     fn kinds_and_splitting() {
-        let a =
-            analyze("begin; create table t(a int);\ninsert into t values (1) ; commit;  -- end")
-                .unwrap();
+        let a = analyze("begin; create table t(a int);\ninsert into t values (1) ; commit;  -- end").unwrap();
         let kinds: Vec<Kind> = a.statements.iter().map(|s| s.kind).collect();
         use Kind::*;
         assert_eq!(kinds, [Begin, Ddl, Dml, Commit]);
         assert_eq!(a.statements[2].text, "\ninsert into t values (1) ");
-        assert_eq!(
-            one("with d as (delete from t returning *) select * from d").kind,
-            Dml
-        );
+        assert_eq!(one("with d as (delete from t returning *) select * from d").kind, Dml);
         assert_eq!(one("select * from t for update").kind, Other);
         assert_eq!(one("grant select on t to app").kind, Ddl);
         assert_eq!(one("copy t (a, b) from stdin with (format csv)").kind, Dml);
@@ -459,10 +404,7 @@ mod tests {
     fn strips_async() {
         let a = analyze("/* é */ CREATE UNIQUE INDEX ASYNC i ON t (a); select 'ASYNC'").unwrap();
         assert!(a.stripped_async);
-        assert_eq!(
-            a.statements[0].text,
-            "/* é */ CREATE UNIQUE INDEX  i ON t (a)"
-        );
+        assert_eq!(a.statements[0].text, "/* é */ CREATE UNIQUE INDEX  i ON t (a)");
         assert_eq!(a.statements[1].text, " select 'ASYNC'");
         assert_eq!(a.statements[0].kind, Kind::Ddl);
     }

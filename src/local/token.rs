@@ -123,19 +123,13 @@ pub fn parse_amz_date(s: &str) -> Option<SystemTime> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
+        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
     };
     let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
     let (h, mi, se) = (num(9..11)?, num(11..13)?, num(13..15)?);
     let mdays = [
         31,
-        if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) {
-            29
-        } else {
-            28
-        },
+        if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) { 29 } else { 28 },
         31,
         30,
         31,
@@ -147,22 +141,11 @@ pub fn parse_amz_date(s: &str) -> Option<SystemTime> {
         30,
         31,
     ];
-    if y < 1970
-        || !(1..=12).contains(&mo)
-        || d < 1
-        || d > mdays[(mo - 1) as usize]
-        || h > 23
-        || mi > 59
-        || se > 59
-    {
+    if y < 1970 || !(1..=12).contains(&mo) || d < 1 || d > mdays[(mo - 1) as usize] || h > 23 || mi > 59 || se > 59 {
         return None;
     }
     // days from civil (Howard Hinnant)
-    let (yy, m) = if mo <= 2 {
-        (y - 1, mo + 9)
-    } else {
-        (y, mo - 3)
-    };
+    let (yy, m) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
     let era = yy.div_euclid(400);
     let yoe = yy - era * 400;
     let doy = (153 * m + 2) / 5 + d - 1;
@@ -210,28 +193,20 @@ impl Verifier {
         if !(1..=MAX_EXPIRES).contains(&t.expires) {
             return Err(TokenError::BadExpiry);
         }
-        let cred = self
-            .credentials
-            .iter()
-            .find(|c| c.access_key_id() == t.akid)
-            .ok_or(TokenError::UnknownKey)?;
+        let cred = self.credentials.iter().find(|c| c.access_key_id() == t.akid).ok_or(TokenError::UnknownKey)?;
         match (cred.session_token(), &t.security_token) {
             (None, None) => {}
             (Some(a), Some(b)) if ct_eq(a.as_bytes(), b.as_bytes()) => {}
             _ => return Err(TokenError::BadSessionToken),
         }
-        if now
-            .checked_add(self.max_skew)
-            .is_some_and(|latest| t.date > latest)
-        {
+        if now.checked_add(self.max_skew).is_some_and(|latest| t.date > latest) {
             return Err(TokenError::NotYetValid);
         }
         if t.date + Duration::from_secs(t.expires) < now {
             return Err(TokenError::Expired);
         }
-        let expected = sign(cred, &self.endpoint, &self.region, t.date, t.expires, admin)
-            .await
-            .ok_or(TokenError::BadSignature)?;
+        let expected =
+            sign(cred, &self.endpoint, &self.region, t.date, t.expires, admin).await.ok_or(TokenError::BadSignature)?;
         let expected = signature_of(&expected).ok_or(TokenError::BadSignature)?;
         if ct_eq(expected.as_bytes(), t.signature.as_bytes()) {
             Ok(())
@@ -261,19 +236,13 @@ pub async fn sign(
         .build()
         .ok()?;
     let g = AuthTokenGenerator::new(cfg);
-    let tok = if admin {
-        g.db_connect_admin_auth_token(&sdk).await
-    } else {
-        g.db_connect_auth_token(&sdk).await
-    };
+    let tok = if admin { g.db_connect_admin_auth_token(&sdk).await } else { g.db_connect_auth_token(&sdk).await };
     tok.ok().map(|t| t.as_str().to_owned())
 }
 
 fn signature_of(token: &str) -> Option<String> {
     let (_, q) = token.split_once("/?")?;
-    url::form_urlencoded::parse(q.as_bytes())
-        .find(|(k, _)| k == "X-Amz-Signature")
-        .map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "X-Amz-Signature").map(|(_, v)| v.into_owned())
 }
 
 #[cfg(test)]
@@ -303,10 +272,7 @@ mod tests {
     #[test]
     fn amz_date() {
         assert_eq!(parse_amz_date("20240827T000000Z"), Some(t0()));
-        assert_eq!(
-            parse_amz_date("20240229T235959Z"),
-            Some(UNIX_EPOCH + Duration::from_secs(1_709_251_199))
-        );
+        assert_eq!(parse_amz_date("20240229T235959Z"), Some(UNIX_EPOCH + Duration::from_secs(1_709_251_199)));
         for bad in [
             "20230229T000000Z",
             "20240827T240000Z",
@@ -332,12 +298,7 @@ mod tests {
         assert_eq!(v.verify(&js, "app", t0()).await, Ok(()));
         // our signer reproduces the vector
         let c = Credentials::new("akid", "secret", None, None, "t");
-        assert_eq!(
-            sign(&c, HOST, "us-east-1", t0(), 450, true)
-                .await
-                .as_deref(),
-            Some(ADMIN)
-        );
+        assert_eq!(sign(&c, HOST, "us-east-1", t0(), 450, true).await.as_deref(), Some(ADMIN));
     }
 
     #[tokio::test]
@@ -349,71 +310,25 @@ mod tests {
             let mut b = ADMIN.as_bytes().to_vec();
             b[i] = if b[i] == b'0' { b'1' } else { b'0' };
             let t = String::from_utf8(b).unwrap();
-            assert_eq!(
-                v.verify(&t, "admin", t0()).await,
-                Err(BadSignature),
-                "flip at {i}"
-            );
+            assert_eq!(v.verify(&t, "admin", t0()).await, Err(BadSignature), "flip at {i}");
         }
         let cases: Vec<(String, &str, TokenError)> = vec![
             (ADMIN.to_string(), "app", WrongAction),
             (USER.to_string(), "admin", WrongAction),
-            (
-                ADMIN.replace("Action=DbConnectAdmin", "Action=DbConnect"),
-                "app",
-                BadSignature,
-            ),
-            (
-                ADMIN.replace("%2Fus-east-1%2F", "%2Fus-west-2%2F"),
-                "admin",
-                WrongRegion,
-            ),
+            (ADMIN.replace("Action=DbConnectAdmin", "Action=DbConnect"), "app", BadSignature),
+            (ADMIN.replace("%2Fus-east-1%2F", "%2Fus-west-2%2F"), "admin", WrongRegion),
             (ADMIN.replacen("peccy", "other", 1), "admin", WrongHost),
-            (
-                ADMIN.replace("X-Amz-Expires=450", "X-Amz-Expires=900"),
-                "admin",
-                BadSignature,
-            ),
-            (
-                ADMIN.replace("X-Amz-Expires=450", "X-Amz-Expires=0"),
-                "admin",
-                BadExpiry,
-            ),
-            (
-                ADMIN.replace("X-Amz-Expires=450", "X-Amz-Expires=604801"),
-                "admin",
-                BadExpiry,
-            ),
-            (
-                ADMIN.replace("X-Amz-Expires=450", "X-Amz-Expires=-1"),
-                "admin",
-                BadExpiry,
-            ),
+            (ADMIN.replace("X-Amz-Expires=450", "X-Amz-Expires=900"), "admin", BadSignature),
+            (ADMIN.replace("X-Amz-Expires=450", "X-Amz-Expires=0"), "admin", BadExpiry),
+            (ADMIN.replace("X-Amz-Expires=450", "X-Amz-Expires=604801"), "admin", BadExpiry),
+            (ADMIN.replace("X-Amz-Expires=450", "X-Amz-Expires=-1"), "admin", BadExpiry),
             (ADMIN.replace("T000000Z", "T000001Z"), "admin", BadSignature),
             (ADMIN.replace("20240827", "20240826"), "admin", Expired),
-            (
-                ADMIN
-                    .replace("20240827", "20240826")
-                    .replace("T000000Z", "T235959Z"),
-                "admin",
-                BadSignature,
-            ),
-            (
-                ADMIN.replace("X-Amz-Date=20240827", "X-Amz-Date=20240826"),
-                "admin",
-                Malformed,
-            ),
+            (ADMIN.replace("20240827", "20240826").replace("T000000Z", "T235959Z"), "admin", BadSignature),
+            (ADMIN.replace("X-Amz-Date=20240827", "X-Amz-Date=20240826"), "admin", Malformed),
             (ADMIN.replace("akid%2F", "nope%2F"), "admin", UnknownKey),
-            (
-                ADMIN.replace("%2Fdsql%2F", "%2Frds%2F"),
-                "admin",
-                WrongService,
-            ),
-            (
-                format!("{ADMIN}&X-Amz-Security-Token=abc"),
-                "admin",
-                BadSessionToken,
-            ),
+            (ADMIN.replace("%2Fdsql%2F", "%2Frds%2F"), "admin", WrongService),
+            (format!("{ADMIN}&X-Amz-Security-Token=abc"), "admin", BadSessionToken),
             (format!("{ADMIN}&Action=DbConnectAdmin"), "admin", Malformed),
             (format!("{ADMIN}&Extra=1"), "admin", Malformed),
             (ADMIN.replace("/?", "?"), "admin", Malformed),
@@ -423,12 +338,7 @@ mod tests {
             assert_eq!(v.verify(&tok, user, t0()).await, Err(want), "{tok}");
         }
         // wrong configured region/host, or secret
-        assert_eq!(
-            verifier(HOST, "us-west-2")
-                .verify(ADMIN, "admin", t0())
-                .await,
-            Err(WrongRegion)
-        );
+        assert_eq!(verifier(HOST, "us-west-2").verify(ADMIN, "admin", t0()).await, Err(WrongRegion));
         let mut w = verifier(HOST, "us-east-1");
         w.credentials = vec![Credentials::new("akid", "secreT", None, None, "t")];
         assert_eq!(w.verify(ADMIN, "admin", t0()).await, Err(BadSignature));
@@ -437,10 +347,7 @@ mod tests {
         assert_eq!(v.verify(ADMIN, "admin", t0() + s(450)).await, Ok(()));
         assert_eq!(v.verify(ADMIN, "admin", t0() + s(451)).await, Err(Expired));
         assert_eq!(v.verify(ADMIN, "admin", t0() - s(300)).await, Ok(()));
-        assert_eq!(
-            v.verify(ADMIN, "admin", t0() - s(301)).await,
-            Err(NotYetValid)
-        );
+        assert_eq!(v.verify(ADMIN, "admin", t0() - s(301)).await, Err(NotYetValid));
     }
 
     /// Random edits of a valid token never panic, and edits of its signature never verify.
@@ -471,28 +378,15 @@ mod tests {
     #[tokio::test]
     async fn session_tokens_are_required_and_compared() {
         let c = Credentials::new("ASIA1", "sk", Some("sess+/=tok".into()), None, "t");
-        let v = Verifier {
-            credentials: vec![c.clone()],
-            ..verifier(HOST, "us-east-1")
-        };
+        let v = Verifier { credentials: vec![c.clone()], ..verifier(HOST, "us-east-1") };
         let tok = sign(&c, HOST, "us-east-1", t0(), 900, false).await.unwrap();
         assert!(tok.contains("X-Amz-Security-Token="));
         assert_eq!(v.verify(&tok, "app", t0()).await, Ok(()));
         let no_sess = Credentials::new("ASIA1", "sk", None, None, "t");
-        let tok2 = sign(&no_sess, HOST, "us-east-1", t0(), 900, false)
-            .await
-            .unwrap();
-        assert_eq!(
-            v.verify(&tok2, "app", t0()).await,
-            Err(TokenError::BadSessionToken)
-        );
+        let tok2 = sign(&no_sess, HOST, "us-east-1", t0(), 900, false).await.unwrap();
+        assert_eq!(v.verify(&tok2, "app", t0()).await, Err(TokenError::BadSessionToken));
         let other = Credentials::new("ASIA1", "sk", Some("other".into()), None, "t");
-        let tok3 = sign(&other, HOST, "us-east-1", t0(), 900, false)
-            .await
-            .unwrap();
-        assert_eq!(
-            v.verify(&tok3, "app", t0()).await,
-            Err(TokenError::BadSessionToken)
-        );
+        let tok3 = sign(&other, HOST, "us-east-1", t0(), 900, false).await.unwrap();
+        assert_eq!(v.verify(&tok3, "app", t0()).await, Err(TokenError::BadSessionToken));
     }
 }

@@ -41,10 +41,7 @@ fn as_postgres(args: &[&str]) -> Command {
 }
 
 fn free_port() -> u16 {
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u16;
+    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos() as u16;
     for i in 0..2000u16 {
         let port = 20_000 + (seed.wrapping_add(i.wrapping_mul(7919)) % 12_000);
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
@@ -63,10 +60,7 @@ impl Pg {
     /// Like [`Pg::start`]; with `tls`, the server also accepts SSL with a certificate made by
     /// `aurora_dsql_postgres::local::generate_certificates` (CA written to `<dir>/ca.pem`).
     pub fn start_opts(tls: bool) -> Pg {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
         let dir = std::env::temp_dir().join(format!("localdsql-pg-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(dir.join("sock")).unwrap();
         let d = dir.to_str().unwrap().to_owned();
@@ -85,7 +79,8 @@ impl Pg {
             "UTF8",
             "--locale=C",
         ]));
-        let hba = "local all all trust\nhost all scram_user 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\n";
+        let hba =
+            "local all all trust\nhost all scram_user 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\n";
         std::fs::write(format!("{data}/pg_hba.conf"), hba).unwrap();
         let port = free_port();
         let mut opts = format!("-p {port} -k {d}/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c password_encryption=scram-sha-256");
@@ -117,7 +112,9 @@ impl Pg {
             "start",
         ]));
         let pg = Pg { port, dir };
-        pg.psql("create role admin login superuser; create role app login; create role scram_user login password 'pw';");
+        pg.psql(
+            "create role admin login superuser; create role app login; create role scram_user login password 'pw';",
+        );
         pg
     }
 
@@ -146,15 +143,8 @@ impl Pg {
 impl Drop for Pg {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let _ = as_postgres(&[
-            &format!("{BIN}/pg_ctl"),
-            "-D",
-            data.to_str().unwrap(),
-            "-m",
-            "immediate",
-            "stop",
-        ])
-        .output();
+        let _ =
+            as_postgres(&[&format!("{BIN}/pg_ctl"), "-D", data.to_str().unwrap(), "-m", "immediate", "stop"]).output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -184,11 +174,7 @@ pub async fn token(
             .build()
             .unwrap(),
     );
-    let t = if admin {
-        g.db_connect_admin_auth_token(&sdk).await
-    } else {
-        g.db_connect_auth_token(&sdk).await
-    };
+    let t = if admin { g.db_connect_admin_auth_token(&sdk).await } else { g.db_connect_auth_token(&sdk).await };
     t.unwrap().to_string()
 }
 
@@ -198,12 +184,11 @@ pub fn client_tls(ca_pem: &str, alpn: &[&[u8]]) -> ClientConfig {
     for c in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
         roots.add(c.unwrap()).unwrap();
     }
-    let mut cfg =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    let mut cfg = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     cfg.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
     cfg
 }
@@ -224,10 +209,7 @@ impl Conn {
     pub async fn connect(
         &self,
     ) -> Result<
-        (
-            tokio_postgres::Client,
-            tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
-        ),
+        (tokio_postgres::Client, tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>),
         tokio_postgres::Error,
     > {
         let mut c = tokio_postgres::Config::new();
@@ -238,30 +220,20 @@ impl Conn {
             .dbname("postgres")
             .password(&self.password)
             .connect_timeout(Duration::from_secs(10))
-            .ssl_mode(if self.tls {
-                SslMode::Require
-            } else {
-                SslMode::Disable
-            });
+            .ssl_mode(if self.tls { SslMode::Require } else { SslMode::Disable });
         if self.direct {
             c.ssl_negotiation(SslNegotiation::Direct);
         }
         let alpn: &[&[u8]] = if self.direct { &[b"postgresql"] } else { &[] };
-        let (client, conn) = c
-            .connect(MakeRustlsConnect::new(client_tls(&self.ca_pem, alpn)))
-            .await?;
+        let (client, conn) = c.connect(MakeRustlsConnect::new(client_tls(&self.ca_pem, alpn))).await?;
         Ok((client, tokio::spawn(conn)))
     }
 }
 
 /// SQLSTATE of a database error, or the error text.
 pub fn code(e: &tokio_postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.code().code().to_owned())
-        .unwrap_or_else(|| format!("not a db error: {e}"))
+    e.as_db_error().map(|d| d.code().code().to_owned()).unwrap_or_else(|| format!("not a db error: {e}"))
 }
 pub fn message(e: &tokio_postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.message().to_owned())
-        .unwrap_or_default()
+    e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_default()
 }
