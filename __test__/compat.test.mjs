@@ -575,7 +575,7 @@ group('options', [
   },
   {
     name: 'a connection URL',
-    run: async (sql, { side, open }) => {
+    run: async (sql, { side }) => {
       const url = side === 'pg' ? `postgres://admin@${fixture.hostaddr}:${fixture.port}/postgres` : `postgres://admin@${fixture.endpoint}:${fixture.port}/postgres`
       const own = side === 'pg'
         ? postgres(url, defined(pgOptions({ host: undefined, port: undefined, username: undefined, database: undefined })))

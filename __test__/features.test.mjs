@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, lib, require } from './fixture.mjs'
+import { connect, lib } from './fixture.mjs'
 
 const sql = connect({ max: 2 })
 after(() => sql.end())

@@ -70,7 +70,7 @@ test(`random operations over ${transport} (seed ${SEED}, ${operations} operation
           case 'sleep': watch(op, sql`select pg_sleep(0.005)`); break
           case 'cancel': { const q = sql`select pg_sleep(0.05)`; watch(op, q); q.cancel(); break }
           case 'cancelSent': { const q = sql`select pg_sleep(0.05)`; watch(op, q); setTimeout(() => watch('cancel()', q.cancel()), random() * 20); break }
-          case 'cursor': watch(op, sql`select generate_series(1, 5) as x`.cursor(2, async rows => { await delay(random() * 2); return random() < 0.2 ? sql.CLOSE : undefined })); break
+          case 'cursor': watch(op, sql`select generate_series(1, 5) as x`.cursor(2, async () => { await delay(random() * 2); return random() < 0.2 ? sql.CLOSE : undefined })); break
           case 'begin': watch(op, sql.begin(tx => [tx`select 1 as x`, tx`select 2 as y`])); break
           case 'beginFail': watch(op, sql.begin(async tx => { await tx`select 1`; throw new Error('rolled back on purpose') })); break
           case 'reserve': {

@@ -157,7 +157,7 @@ test('the tarballs hold what a user needs and nothing else', { skip }, () => {
   walk([state.staged.main, state.staged.types, state.staged.exports, state.staged.bin])
   for (const t of targets) assert.ok(root.has(t.replace(/^\.\//, '')), `package.json names ${t}, which is not packed`)
   for (const f of state.rootFiles) {
-    assert.ok(!/\.node$/.test(f), `root tarball carries a binary: ${f}`)
+    assert.ok(!f.endsWith('.node'), `root tarball carries a binary: ${f}`)
     assert.ok(!/^(src|target|tests|__test__|bench|npm|example|\.github|\.ci)\//.test(f), `root tarball carries ${f}`)
   }
   assert.deepEqual(state.platformFiles.sort(), ['LICENSE', 'README.md', BINARY, 'package.json'].sort())

@@ -9,7 +9,6 @@ const { startLocalDsql } = require('../local/index.js')
 const admin = connect({ max: 2 })
 after(() => admin.end())
 
-const pids = async sql => (await Promise.all(Array.from({ length: 8 }, () => sql`select pg_backend_pid() as pid, pg_sleep(0.02)`))).map(r => r[0].pid)
 const kill = pid => admin`select pg_terminate_backend(${pid}::int)`
 
 test('1. a connection killed while idle: the next query succeeds on a fresh connection, no error seen', async () => {

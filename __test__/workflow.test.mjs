@@ -49,7 +49,7 @@ function checkRelease(wf, pkg) {
   // Triggers: version tags only (plus manual runs, which never publish).
   const on = wf.on ?? {}
   const tags = asList(on.push?.tags)
-  if (!tags.some(t => /^v\*/.test(t) || /^v\[0-9\]/.test(t))) p.push('release must trigger on push of version tags (v*)')
+  if (!tags.some(t => t.startsWith('v*') || t.startsWith('v[0-9]'))) p.push('release must trigger on push of version tags (v*)')
   if (on.push?.branches || on.pull_request || on.pull_request_target) p.push('release must not trigger on branches or pull requests')
   if (wf.permissions?.contents !== 'read' || Object.keys(wf.permissions ?? {}).length !== 1) p.push('top-level permissions must be { contents: read }')
 

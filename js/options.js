@@ -115,8 +115,8 @@ function sqlOptions(resolved, options, { types, transform, parameters, debug, on
     connectTimeout: resolved.connectTimeout
   }
   Object.defineProperties(out, {
-    parsers: { enumerable: true, get: () => types.parsers, set: x => types.setParsers(x) },
-    serializers: { enumerable: true, get: () => types.serializers, set: x => types.setSerializers(x) }
+    parsers: { enumerable: true, get: () => types.parsers, set: x => { types.setParsers(x) } },
+    serializers: { enumerable: true, get: () => types.serializers, set: x => { types.setSerializers(x) } }
   })
   return out
 }

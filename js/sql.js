@@ -1,7 +1,7 @@
 'use strict'
 // The `sql` function object: tagged template, helpers, unsafe, begin, reserve, end, options.
 
-const { build, buildUnsafe, serializeParams, helper, typed, json, array, Parameter } = require('./build.js')
+const { build, buildUnsafe, serializeParams, helper, typed, json, array } = require('./build.js')
 const { parserFor, defaultSerializers } = require('./types.js')
 const { TypeTables, sqlOptions } = require('./options.js')
 const { normalizeTransform } = require('./transform.js')
@@ -383,7 +383,7 @@ function createSql(native, url, options) {
   sql.end = async function end({ timeout = null } = {}) {
     // Queries already executed (awaited or .execute()d) start on the next microtask: they run before
     // the end, as in postgres.js; anything made later rejects with CONNECTION_ENDED.
-    await null
+    await Promise.resolve()
     client.ended = true
     client.flush()
     const graceful = timeout === null || timeout === undefined

@@ -131,6 +131,8 @@ function cleanupSync (b) {
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP']
 function onExit () {
+  // A copy: cleanupSync takes b out of `live` while this iterates.
+  // oxlint-disable-next-line unicorn/no-useless-spread
   for (const b of [...live]) {
     try { cleanupSync(b) } catch {} // best effort: carry on with the others
   }
