@@ -21,6 +21,13 @@ export declare class LocalDsqlServer {
   stats(): LocalStats
   /** Replaces the accepted credentials: new connections must sign with one of these. */
   setCredentials(credentials: Array<LocalCredentials>): void
+  /**
+   * Makes the endpoint unreachable: `'refuse'` (listeners closed, connections dropped) or
+   * `'silent'` (connections accepted but never answered, open ones frozen), until `up()`.
+   */
+  down(mode: string): Promise<void>
+  /** Listens again on the same ports and resumes frozen connections. */
+  up(): Promise<void>
   stop(): Promise<void>
 }
 

@@ -122,12 +122,45 @@ export interface LocalDsql {
   stats(): LocalStats
   /** Replaces the accepted credentials (rotation): keys left out are refused for new connections. */
   setCredentials(credentials: readonly LocalCredentials[]): void
+  /**
+   * Makes the endpoint unreachable until `up()`. `'refuse'` (default): the listeners are closed (new
+   * connections get ECONNREFUSED) and open connections are dropped at once. `'silent'`: connections are
+   * accepted but never answered, and open ones stop relaying in both directions without closing (a
+   * network partition). Resolves once in effect.
+   */
+  down(options?: { mode?: 'refuse' | 'silent' | undefined } | undefined): Promise<void>
+  /** Listens again on the same ports (TCP and WebSocket) and resumes frozen connections. Rejects if a port was taken meanwhile. */
+  up(): Promise<void>
   /** Stops the endpoint (and the throwaway PostgreSQL, if one was started). Idempotent. */
+  stop(): Promise<void>
+}
+
+/** Options of `startLocalDsqlPair`: those of `startLocalDsql` except what each endpoint picks itself. */
+export interface StartLocalDsqlPairOptions extends Omit<StartLocalDsqlOptions, 'region' | 'clusterId' | 'port' | 'wsPort'> {
+  /** One endpoint per Region, in this order (default `['us-east-1', 'us-east-2']`; at least two, distinct). */
+  regions?: readonly string[] | undefined
+}
+
+/** The endpoints of a local multi-Region cluster: one database, one endpoint per Region. */
+export interface LocalDsqlPair {
+  /**
+   * One per Region, in the order of `regions`, each with its own cluster id and token host (a token
+   * signed for one endpoint is refused by the others). An endpoint's `stop()` stops that endpoint only.
+   */
+  readonly endpoints: readonly LocalDsql[]
+  /** The CA every endpoint's certificate chains to. */
+  readonly ca: string
+  /** The PostgreSQL behind all of them. */
+  readonly backend: LocalBackendOptions & { readonly socketDir?: string | undefined }
+  /** Stops every endpoint (and the throwaway PostgreSQL, if one was started). Idempotent. */
   stop(): Promise<void>
 }
 
 /** Starts a local DSQL endpoint. */
 export declare function startLocalDsql(options?: StartLocalDsqlOptions | undefined): Promise<LocalDsql>
+
+/** Starts one endpoint per Region in front of one PostgreSQL (a multi-Region cluster's peered endpoints). */
+export declare function startLocalDsqlPair(options?: StartLocalDsqlPairOptions | undefined): Promise<LocalDsqlPair>
 
 /** A throwaway CA and a server certificate (and key) for `names` (DNS names or IP addresses). */
 export declare function generateCertificates(names: readonly string[]): CertificateBundle

@@ -1,2 +1,2 @@
 import cjs from './index.js'
-export const { startLocalDsql, generateCertificates } = cjs
+export const { startLocalDsql, startLocalDsqlPair, generateCertificates } = cjs

@@ -2,7 +2,7 @@
 use super::to_napi;
 use crate::core::credentials::{CredentialCache, Source};
 use crate::core::error::Error;
-use crate::local::{self, BackendConfig, LocalConfig, LocalDsql, OccInjection, SqlChecks, TlsMaterial};
+use crate::local::{self, BackendConfig, LocalConfig, LocalDsql, OccInjection, Outage, SqlChecks, TlsMaterial};
 use aws_credential_types::Credentials;
 use napi_derive::napi;
 use std::sync::Arc;
@@ -156,6 +156,26 @@ impl LocalDsqlServer {
             .map(|c| Credentials::new(c.access_key_id, c.secret_access_key, c.session_token, None, "localDsql"))
             .collect();
         self.inner.set_credentials(list).map_err(|e| to_napi(Error::type_error(format!("credentials: {e}"))))
+    }
+
+    /// Makes the endpoint unreachable: `'refuse'` (listeners closed, connections dropped) or
+    /// `'silent'` (connections accepted but never answered, open ones frozen), until `up()`.
+    #[napi]
+    pub async fn down(&self, mode: String) -> napi::Result<()> {
+        let outage = match mode.as_str() {
+            "refuse" => Outage::Refuse,
+            "silent" => Outage::Silent,
+            other => {
+                return Err(to_napi(Error::range_error(format!("mode must be 'refuse' or 'silent', got '{other}'"))))
+            }
+        };
+        self.inner.down(outage).await.map_err(|e| to_napi(Error::Other(e.to_string())))
+    }
+
+    /// Listens again on the same ports and resumes frozen connections.
+    #[napi]
+    pub async fn up(&self) -> napi::Result<()> {
+        self.inner.up().await.map_err(|e| to_napi(Error::Other(e.to_string())))
     }
 
     #[napi]

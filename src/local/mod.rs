@@ -16,6 +16,9 @@
 //! - Protocol 3.x minor versions and `_pq_.` options are answered with NegotiateProtocolVersion
 //!   (3.0, none supported).
 //! - Rejections never echo the token, the secret or the session token.
+//! - [`LocalDsql::down`] makes the endpoint unreachable until [`LocalDsql::up`]: listeners closed
+//!   and sessions dropped ([`Outage::Refuse`]), or sessions (new ones too) not polled at all, so
+//!   that their sockets stay open and silent ([`Outage::Silent`]). `up` binds the same ports again.
 //!
 //! DSQL behaviour on the relayed session (phase 2, see `dsql.rs` for the mechanics):
 //! - SQL restrictions (SQLSTATE 0A000), `CREATE INDEX ASYNC` forwarded as `CREATE INDEX`,
@@ -51,13 +54,14 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use certs::generate_certificates;
 pub use dsql::{OccInjection, SqlChecks};
 pub use protocol::Frame;
 pub use relay::{PassThrough, PolicyFactory, SessionInfo, SessionPolicy, Verdict};
+pub use server::Outage;
 pub use stats::{RejectReason, RejectStats, Stats};
 pub use token::{TokenError, Verifier};
 
@@ -212,6 +216,7 @@ pub struct LocalDsql {
     ca_pem: String,
     shared: Arc<server::Shared>,
     stop_tx: watch::Sender<bool>,
+    control: mpsc::Sender<server::Control>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -250,6 +255,28 @@ impl LocalDsql {
     }
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
+    }
+
+    /// Makes the endpoint unreachable until [`LocalDsql::up`] (see [`Outage`]); resolves once
+    /// the outage is in effect (with `Refuse`: listeners closed, sessions dropped).
+    pub async fn down(&self, outage: Outage) -> Result<(), LocalError> {
+        self.control(|ack| server::Control::Down(outage, ack)).await
+    }
+
+    /// Ends an outage: listens again on the same ports (TCP and WebSocket) and resumes paused
+    /// sessions. Fails if a port was taken meanwhile. A no-op on a reachable endpoint.
+    pub async fn up(&self) -> Result<(), LocalError> {
+        self.control(server::Control::Up).await
+    }
+
+    async fn control(
+        &self,
+        msg: impl FnOnce(oneshot::Sender<std::io::Result<()>>) -> server::Control,
+    ) -> Result<(), LocalError> {
+        let (tx, rx) = oneshot::channel();
+        let gone = || LocalError::Io(std::io::Error::other("the endpoint is stopped"));
+        self.control.send(msg(tx)).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?.map_err(LocalError::Io)
     }
 
     /// Closes the listener and every session (sessions get FATAL 57P01), waiting up to ~2 s.
@@ -336,7 +363,9 @@ pub async fn start(cfg: LocalConfig) -> Result<LocalDsql, LocalError> {
 
     let shared = Arc::new(server::Shared::new(&cfg, endpoint.clone(), server_cfg));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(server::accept_loop(listener, ws_listener, shared.clone(), stop_rx));
+    let (control, control_rx) = mpsc::channel(4);
+    let ports = server::Ports { pg: port, ws: ws_port };
+    let task = tokio::spawn(server::accept_loop(listener, ws_listener, ports, shared.clone(), stop_rx, control_rx));
     Ok(LocalDsql {
         endpoint,
         cluster_id,
@@ -346,6 +375,7 @@ pub async fn start(cfg: LocalConfig) -> Result<LocalDsql, LocalError> {
         ca_pem: tls.ca_pem,
         shared,
         stop_tx,
+        control,
         task: Mutex::new(Some(task)),
     })
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_rustls::server::TlsStream;
@@ -105,20 +105,82 @@ enum Transport {
     Ws,
 }
 
-/// Accepts until stopped, then waits briefly for sessions to close.
+/// How an endpoint is made unreachable ([`super::LocalDsql::down`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// The listeners are closed (new connections are refused) and open connections are dropped.
+    Refuse,
+    /// Connections are still accepted but never answered, and open connections stop relaying in
+    /// both directions without closing (a network partition, seen from the client).
+    Silent,
+}
+
+/// Requests to the accept loop; each is answered once it has taken effect.
+pub(crate) enum Control {
+    Down(Outage, oneshot::Sender<std::io::Result<()>>),
+    /// Listen again on the same ports (if closed) and resume paused sessions.
+    Up(oneshot::Sender<std::io::Result<()>>),
+}
+
+/// The listening ports, kept so that [`Control::Up`] can bind them again.
+#[derive(Clone, Copy)]
+pub(crate) struct Ports {
+    pub pg: u16,
+    pub ws: Option<u16>,
+}
+
+/// Accepts until stopped, then waits briefly for sessions to close. Every session runs under
+/// [`pausable`], so that a silent outage freezes it in place.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     ws: Option<TcpListener>,
+    ports: Ports,
     sh: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
+    mut control: mpsc::Receiver<Control>,
 ) {
     let session_stop = stop.clone();
     let mut sessions = JoinSet::new();
+    let (mut listener, mut ws) = (Some(listener), ws);
+    let (paused_tx, _) = watch::channel(false);
     loop {
         let (tcp, transport) = tokio::select! {
             _ = stopped(&mut stop) => break,
-            r = listener.accept() => (r.map(|(t, _)| t), Transport::Pg),
+            r = accept_opt(&listener) => (r, Transport::Pg),
             r = accept_opt(&ws) => (r, Transport::Ws),
+            Some(c) = control.recv() => {
+                match c {
+                    Control::Down(Outage::Refuse, ack) => {
+                        (listener, ws) = (None, None);
+                        sessions.abort_all();
+                        while sessions.join_next().await.is_some() {}
+                        paused_tx.send_replace(false);
+                        let _ = ack.send(Ok(()));
+                    }
+                    Control::Down(Outage::Silent, ack) => {
+                        // a refused endpoint that goes silent accepts again
+                        let r = match listener.is_none() {
+                            true => bind(ports).await.map(|l| (listener, ws) = l),
+                            false => Ok(()),
+                        };
+                        if r.is_ok() {
+                            paused_tx.send_replace(true);
+                        }
+                        let _ = ack.send(r);
+                    }
+                    Control::Up(ack) => {
+                        let r = match listener.is_none() {
+                            true => bind(ports).await.map(|l| (listener, ws) = l),
+                            false => Ok(()),
+                        };
+                        if r.is_ok() {
+                            paused_tx.send_replace(false);
+                        }
+                        let _ = ack.send(r);
+                    }
+                }
+                continue;
+            }
             Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
         };
         match tcp {
@@ -128,7 +190,8 @@ pub(crate) async fn accept_loop(
                     Counters::inc(&sh.counters.ws_accepted);
                 }
                 let admission = admit(&sh);
-                sessions.spawn(session(tcp, transport, sh.clone(), admission, session_stop.clone()));
+                let s = session(tcp, transport, sh.clone(), admission, session_stop.clone());
+                sessions.spawn(pausable(s, paused_tx.subscribe(), session_stop.clone()));
             }
             // e.g. out of file descriptors: back off instead of spinning
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -140,6 +203,41 @@ pub(crate) async fn accept_loop(
         while sessions.join_next().await.is_some() {}
     })
     .await;
+}
+
+/// Binds the endpoint's ports again (both or neither).
+async fn bind(ports: Ports) -> std::io::Result<(Option<TcpListener>, Option<TcpListener>)> {
+    let pg = TcpListener::bind(("127.0.0.1", ports.pg)).await?;
+    let ws = match ports.ws {
+        Some(p) => Some(TcpListener::bind(("127.0.0.1", p)).await?),
+        None => None,
+    };
+    Ok((Some(pg), ws))
+}
+
+/// Runs `f`, but not while `paused` is true: a paused session is not polled at all, so it neither
+/// reads nor writes (the socket stays open, its data waits in the kernel). A stop request ends a
+/// paused session at once.
+async fn pausable(f: impl Future<Output = ()>, mut paused: watch::Receiver<bool>, mut stop: watch::Receiver<bool>) {
+    tokio::pin!(f);
+    loop {
+        if *paused.borrow_and_update() {
+            tokio::select! {
+                r = paused.wait_for(|p| !*p) => if r.is_err() { return },
+                _ = stopped(&mut stop) => return,
+            }
+        }
+        tokio::select! {
+            biased;
+            r = paused.changed() => {
+                // the accept loop is gone: nothing can pause the session any more
+                if r.is_err() {
+                    return f.await;
+                }
+            }
+            () = &mut f => return,
+        }
+    }
 }
 
 async fn accept_opt(l: &Option<TcpListener>) -> std::io::Result<TcpStream> {
