@@ -635,3 +635,60 @@ where
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{start, LocalConfig, Outage};
+    use aws_credential_types::Credentials;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f];
+
+    /// Sends an SSLRequest and returns the first byte of the answer, if one comes within 300 ms.
+    async fn answer(port: u16) -> std::io::Result<Option<u8>> {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
+        s.write_all(&SSL_REQUEST).await?;
+        let mut b = [0u8; 1];
+        match tokio::time::timeout(Duration::from_millis(300), s.read_exact(&mut b)).await {
+            Ok(r) => r.map(|_| Some(b[0])),
+            Err(_) => Ok(None),
+        }
+    }
+
+    #[tokio::test]
+    async fn down_refuse_silent_and_up() {
+        let cfg = LocalConfig {
+            credentials: vec![Credentials::new("AKIDTEST", "secret", None, None, "test")],
+            ..Default::default()
+        };
+        let ep = start(cfg).await.expect("start");
+        let (port, ws) = (ep.port(), ep.ws_port().expect("ws port"));
+        assert_eq!(answer(port).await.expect("up"), Some(b'S'));
+
+        ep.down(Outage::Refuse).await.expect("down");
+        for p in [port, ws] {
+            let e = TcpStream::connect(("127.0.0.1", p)).await.expect_err("refused");
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        ep.up().await.expect("up");
+        assert_eq!(answer(port).await.expect("up again"), Some(b'S'));
+        TcpStream::connect(("127.0.0.1", ws)).await.expect("ws listens again");
+
+        ep.down(Outage::Silent).await.expect("silent");
+        // accepted (the connect succeeds) but never answered
+        assert_eq!(answer(port).await.expect("accepted"), None);
+        let mut held = TcpStream::connect(("127.0.0.1", port)).await.expect("accepted");
+        held.write_all(&SSL_REQUEST).await.expect("write");
+        ep.up().await.expect("up");
+        // the held connection is served once the endpoint is back
+        let mut b = [0u8; 1];
+        tokio::time::timeout(Duration::from_secs(2), held.read_exact(&mut b)).await.expect("answered").expect("read");
+        assert_eq!(b[0], b'S');
+        assert_eq!(ep.stats().accepted, 5);
+
+        ep.stop().await;
+        assert!(ep.up().await.is_err(), "a stopped endpoint cannot come back");
+    }
+}
