@@ -813,6 +813,8 @@ const CONNECT_BACKOFF_BASE: Duration = Duration::from_millis(20);
 /// attempts per second then (each a TCP and TLS handshake and a token check for the server), and
 /// its first attempt after the server is back comes within this long.
 const CONNECT_BACKOFF_CAP: Duration = Duration::from_millis(500);
+/// How long attempts stay spaced after a failure streak ended with a success.
+const CONNECT_RECOVERY: Duration = Duration::from_secs(1);
 
 /// The pool's back-off between connection attempts. One failure streak is shared by all of the
 /// pool's attempts (every kind of failure counts: refused, reset, timeout, TLS, credentials, an
@@ -829,10 +831,19 @@ struct ConnectGate {
 
 #[derive(Default)]
 struct GateState {
-    /// Failed attempts since the last success.
+    /// Failed attempts since the last success; 1 after a success that ended a longer streak, until
+    /// [`CONNECT_RECOVERY`] has passed without a failure (attempts then stay spaced by the base delay,
+    /// so a pool that was refused does not send all its waiting attempts at once when one gets through).
     streak: u32,
     /// The earliest start of the next attempt while the streak lasts.
     next: Option<tokio::time::Instant>,
+    last_failure: Option<tokio::time::Instant>,
+}
+
+impl GateState {
+    fn quiet(&self) -> bool {
+        self.last_failure.is_none_or(|t| t.elapsed() >= CONNECT_RECOVERY)
+    }
 }
 
 impl ConnectGate {
@@ -843,6 +854,10 @@ impl ConnectGate {
             let at = {
                 let mut g = lock(&self.state);
                 let now = tokio::time::Instant::now();
+                if g.streak == 1 && g.quiet() {
+                    g.streak = 0;
+                    g.next = None;
+                }
                 match g.next {
                     _ if g.streak == 0 => return,
                     Some(t) if t > now => t,
@@ -864,14 +879,17 @@ impl ConnectGate {
     fn failed(&self) {
         let mut g = lock(&self.state);
         g.streak = g.streak.saturating_add(1);
+        g.last_failure = Some(tokio::time::Instant::now());
         let at = tokio::time::Instant::now() + backoff_delay(g.streak);
         g.next = Some(g.next.map_or(at, |t| t.max(at)));
     }
 
+    /// Ends a streak: the waiting attempts go, one base delay apart until the failures have been quiet
+    /// for [`CONNECT_RECOVERY`] (a rate limit that let one through may refuse a burst).
     fn succeeded(&self) {
         let mut g = lock(&self.state);
         if g.streak != 0 {
-            g.streak = 0;
+            g.streak = if g.streak == 1 && g.quiet() { 0 } else { 1 };
             g.next = None;
             drop(g);
             self.recovered.notify_waiters();
@@ -2129,7 +2147,15 @@ mod tests {
         gate.succeeded();
         let went = waiter.await.unwrap();
         assert!(went.duration_since(ok) < Duration::from_millis(20), "a success lets the waiting attempts go");
+        // For a while after the streak, attempts go one base delay apart (no burst into a rate limit).
         let t0 = Instant::now();
+        gate.turn().await;
+        assert!(t0.elapsed() <= super::CONNECT_BACKOFF_BASE + Duration::from_millis(20), "{:?}", t0.elapsed());
+        // Once failures have been quiet for the recovery time, attempts start at once again.
+        tokio::time::sleep(super::CONNECT_RECOVERY).await;
+        gate.succeeded();
+        let t0 = Instant::now();
+        gate.turn().await;
         gate.turn().await;
         assert!(t0.elapsed() < Duration::from_millis(5), "the streak is over");
     }
