@@ -66,26 +66,29 @@ pub fn command_of(sql: &str) -> (String, bool) {
     }
 }
 
+/// When a SQL comment (`-- ...` to the line's end, or `/* ... */`) starts at `i`: the index just past it.
+pub(crate) fn comment_end(b: &[u8], i: usize) -> Option<usize> {
+    match (b.get(i), b.get(i + 1)) {
+        (Some(b'-'), Some(b'-')) => Some(b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n)),
+        (Some(b'/'), Some(b'*')) => {
+            Some(b[i + 2..].windows(2).position(|w| w == b"*/").map_or(b.len(), |n| i + 2 + n + 2))
+        }
+        _ => None,
+    }
+}
+
 /// Upper-cased leading keywords, skipping whitespace, comments and opening parentheses.
 fn leading_words(sql: &str, n: usize) -> Vec<String> {
     let b = sql.as_bytes();
     let mut i = 0;
     let mut out = Vec::new();
     while i < b.len() && out.len() < n {
+        if let Some(end) = comment_end(b, i) {
+            i = end;
+            continue;
+        }
         match b[i] {
             c if c.is_ascii_whitespace() || c == b'(' => i += 1,
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = i;
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {

@@ -16,6 +16,7 @@
 //! `_read`, which Node calls only while its buffer is below the high-water mark), and while nobody
 //! reads them tokio-postgres stops reading the socket, so TCP holds the server back.
 
+use crate::core::command::comment_end;
 use crate::core::error::{Error, Result};
 use crate::core::pool::Sink;
 use crate::core::wire::FrameWriter;
@@ -56,21 +57,12 @@ pub fn direction(sql: &str) -> Option<Direction> {
     let b = sql.as_bytes();
     let (mut i, mut depth, mut first) = (0usize, 0u32, true);
     while i < b.len() {
+        if let Some(end) = comment_end(b, i) {
+            i = end;
+            continue;
+        }
         let c = b[i];
         match c {
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-                continue;
-            }
             b'\'' | b'"' => {
                 if first {
                     return None;
