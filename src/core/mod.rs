@@ -11,6 +11,8 @@ pub mod copy;
 #[cfg(feature = "native")]
 pub mod credentials;
 pub mod error;
+#[cfg(test)]
+pub mod generated;
 #[cfg(feature = "native")]
 pub mod pool;
 #[cfg(feature = "native")]
