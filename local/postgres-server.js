@@ -101,7 +101,7 @@ const quote = (v) => `'${String(v).replace(/'/g, "''")}'`
 // Append our settings to postgresql.conf (later lines win) and replace pg_hba.conf.
 function configure (dataDir, settings) {
   const lines = Object.entries(settings).map(([k, v]) => `${k} = ${quote(v)}`)
-  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), `\n# local/backend.js\n${lines.join('\n')}\n`)
+  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), `\n# local/postgres-server.js\n${lines.join('\n')}\n`)
   fs.writeFileSync(path.join(dataDir, 'pg_hba.conf'), [
     'local   all all              trust',
     // hostssl only with ssl on (else the server warns it can never match); `host` takes plain and TLS alike
