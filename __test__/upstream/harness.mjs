@@ -59,7 +59,7 @@ end $$`
 const dropLeftovers = () => exec('psql', ['-c', DROP_LEFTOVERS])
 
 async function runAll() {
-  dropLeftovers()
+  await dropLeftovers()
   const names = new Set(tests.map(x => x.name))
   const stale = [...excluded.keys()].filter(n => !names.has(n))
   let passed = 0, failed = 0, skipped = 0
@@ -75,7 +75,7 @@ async function runAll() {
     await new Promise(r => setImmediate(r))
     current = null
     if (test.failure) {
-      dropLeftovers()
+      await dropLeftovers()
       failed++
       console.log(`not ok - ${test.name} (${Date.now() - started} ms)\n  ${util.inspect(test.failure).split('\n').slice(0, 8).join('\n  ')}`)
     } else {
