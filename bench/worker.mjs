@@ -13,6 +13,11 @@ const check = (ok, what) => { if (!ok && failures.length < 5) failures.push(what
 const median = xs => { const s = [...xs].sort((a, b) => a - b), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
 const ms = t0 => performance.now() - t0
 const show = v => JSON.stringify(v, (k, x) => typeof x === 'bigint' ? `${x}n` : x)?.slice(0, 200)
+// Brackets the timed sections of a, d and e for bench/cpu.mjs, which samples this process's threads at each
+// mark while the worker waits for its reply (idle). A no-op under run.mjs, and always outside the timed part.
+const cpuMark = process.env.BENCH_CPU
+  ? (mark, units) => new Promise(resolve => { process.once('message', resolve); process.send({ cpuMark: mark, units }) })
+  : () => {}
 
 // a, b, c: n queries fired at once on a pool of 4; one untimed warm-up batch of the same size (both
 // sides: the timed batches then measure steady state rather than JIT warm-up), then `reps` timed batches.
@@ -23,9 +28,11 @@ async function atOnce(make, verify) {
     await batch(size.n)
     const qps = []
     for (let r = 0; r < size.reps; r++) {
+      await cpuMark('start')
       const t0 = performance.now()
       const results = await batch(size.n)
       qps.push(size.n / ms(t0) * 1000)
+      await cpuMark('end', size.n)
       results.forEach((rows, i) => check(rows.length === 1 && verify(rows[0], i), () => `row ${i}: ${show(rows[0])}`))
     }
     return { metrics: { [workload]: median(qps) }, info: { qps: qps.map(Math.round) } }
@@ -55,12 +62,14 @@ const workloads = {
     try {
       for (let i = 0; i < 500; i++) await sql`select ${i}::int as x`
       const lat = []
+      await cpuMark('start')
       for (let i = 0; i < size.n; i++) {
         const t0 = performance.now()
         const [row] = await sql`select ${i}::int as x`
         lat.push(ms(t0) * 1000)
         check(row?.x === i, () => `query ${i}: ${show(row)}`)
       }
+      await cpuMark('end', size.n)
       const sorted = lat.sort((a, b) => a - b)
       return { metrics: { d: median(lat) }, info: { p90us: Math.round(sorted[Math.floor(lat.length * 0.9)]) } }
     } finally { await sql.end() }
@@ -77,6 +86,7 @@ const workloads = {
       const rps = [], p99 = [], max = []
       for (let r = 0; r < size.reps; r++) {
         const h = monitorEventLoopDelay({ resolution: 1 })
+        await cpuMark('start')
         h.enable()
         const t0 = performance.now()
         const rows = await query(sql, size.rows)
@@ -85,6 +95,7 @@ const workloads = {
         // runs, so a consumer that blocked the loop until the very end would otherwise go unrecorded.
         await new Promise(resolve => setTimeout(resolve, 2))
         h.disable()
+        await cpuMark('end', size.rows)
         rps.push(size.rows / t * 1000); p99.push(h.percentile(99) / 1e6); max.push(h.max / 1e6)
         check(rows.length === size.rows, () => `got ${rows.length} rows`)
         for (const k of [0, size.rows >> 1, size.rows - 1]) {
