@@ -20,7 +20,8 @@
 //!   and sessions dropped ([`Outage::Refuse`]), or sessions (new ones too) not polled at all, so
 //!   that their sockets stay open and silent ([`Outage::Silent`]). `up` binds the same ports again.
 //!
-//! DSQL behaviour on the relayed session (phase 2, see `dsql.rs` for the mechanics):
+//! DSQL behaviour on the relayed, authenticated session (a `SessionPolicy`; see `dsql.rs` for
+//! the mechanics):
 //! - SQL restrictions (SQLSTATE 0A000), `CREATE INDEX ASYNC` forwarded as `CREATE INDEX`,
 //!   one DDL per transaction and no DDL with DML; or warnings only ([`SqlChecks`]).
 //! - At most [`LocalConfig::max_rows_per_transaction`] modified rows per transaction (54000);

@@ -17,8 +17,8 @@ pub enum Verdict {
     Replace(Vec<u8>),
 }
 
-/// Inspects and may rewrite messages of an authenticated session (phase 2: SQL restrictions,
-/// error rewriting). Both directions share one instance; calls are short and never block.
+/// Inspects and may rewrite messages of an authenticated session (SQL restrictions, error
+/// rewriting). Both directions share one instance; calls are short and never block.
 pub trait SessionPolicy: Send {
     /// A frontend (client → backend) message, e.g. Query 'Q' or Parse 'P'.
     fn frontend(&mut self, _msg: &Frame) -> Verdict {
@@ -30,7 +30,7 @@ pub trait SessionPolicy: Send {
     }
 }
 
-/// Forwards everything (phase 1).
+/// Forwards everything (no DSQL behaviour: a plain relay).
 pub struct PassThrough;
 impl SessionPolicy for PassThrough {}
 
