@@ -239,7 +239,7 @@ function rows(list, columns, state) {
 }
 
 // Adds every value of the list as a parameter when all are plain (as `parameter` would type them);
-// otherwise adds none and returns false. The arrays are sized once (growing them push by push made
+// otherwise adds none and returns false. The arrays are sized once (growing them push by push makes
 // about twice their size in garbage).
 function plainRows(list, columns, state) {
   const params = state.params, types = state.types, start = params.length
@@ -338,9 +338,9 @@ function serializeParams(params, types, serializers = defaultSerializers) {
   return out
 }
 
-// Values by OID for lookups on the hot path: an object with a few large integer keys keeps them in a
-// dictionary, whose every lookup hashed the key with SipHash (an eighth of the JS thread's time in the
-// insert helper's 5,000-parameter statements). Built-in OIDs index an array; larger ones a Map.
+// Values by OID for lookups on the hot path, once per parameter: an object with a few large integer keys
+// keeps them in a dictionary, whose every lookup hashes the key (SipHash), too slow for statements with
+// thousands of parameters. Built-in OIDs index an array; larger ones a Map.
 const SMALL_OIDS = 4096
 class OidTable {
   constructor(object) {
