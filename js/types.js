@@ -2,28 +2,8 @@
 
 const { genericError, notTaggedCallError } = require('./errors.js')
 
-const OID = {
-  bool: 16, bytea: 17, char: 18, name: 19, int8: 20, int2: 21, int2vector: 22, int4: 23, regproc: 24,
-  text: 25, oid: 26, tid: 27, xid: 28, cid: 29, json: 114, xml: 142, point: 600, lseg: 601, path: 602,
-  box: 603, polygon: 604, line: 628, cidr: 650, float4: 700, float8: 701, circle: 718, macaddr8: 774,
-  money: 790, macaddr: 829, inet: 869, bpchar: 1042, varchar: 1043, date: 1082, time: 1083,
-  timestamp: 1114, timestamptz: 1184, interval: 1186, timetz: 1266, bit: 1560, varbit: 1562,
-  numeric: 1700, regclass: 2205, regtype: 2206, cstring: 2275, uuid: 2950, tsvector: 3614,
-  tsquery: 3615, jsonb: 3802, jsonpath: 4072
-}
-
-// Built-in array type OID → element type OID.
-const ARRAY_ELEMENT = {
-  1000: 16, 1001: 17, 1002: 18, 1003: 19, 1016: 20, 1005: 21, 1006: 22, 1007: 23, 1008: 24, 1009: 25,
-  1028: 26, 1010: 27, 1011: 28, 1012: 29, 199: 114, 143: 142, 1017: 600, 1018: 601, 1019: 602,
-  1020: 603, 1027: 604, 629: 628, 651: 650, 1021: 700, 1022: 701, 719: 718, 775: 774, 791: 790,
-  1040: 829, 1041: 869, 1014: 1042, 1015: 1043, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184,
-  1187: 1186, 1270: 1266, 1561: 1560, 1563: 1562, 1231: 1700, 2210: 2205, 2211: 2206, 1263: 2275,
-  2951: 2950, 3643: 3614, 3645: 3615, 3807: 3802, 4073: 4072
-}
-
-// Element type OID → array type OID.
-const ELEMENT_ARRAY = Object.fromEntries(Object.entries(ARRAY_ELEMENT).map(([array, element]) => [element, +array]))
+// The built-in types: name → OID, array OID ↔ element OID (generated from src/core/pg_text/catalogue.rs).
+const { OID, ARRAY_ELEMENT, ELEMENT_ARRAY } = require('./catalogue.js')
 
 // Base of the values users build with sql helpers: awaiting one is a mistake (postgres.js's NotTagged).
 class Helper {
@@ -113,7 +93,7 @@ const defaultParsers = {
   1082: toDateValue, 1114: toDateValue, 1184: toDateValue
 }
 
-// Result types the native side decodes from binary unless asked for text (src/core/values.rs
+// Result types the native side decodes from binary unless asked for text (src/core/pg_text/mod.rs
 // encoding_for): a parser of one of these other than the default needs the text form.
 const BINARY_DECODED = [16, 17, 21, 23, 26, 700, 701, 1082, 1184]
 
