@@ -16,7 +16,8 @@ use std::time::Duration;
 use aurora_dsql_postgres::core::config::{resolve, Config};
 use aurora_dsql_postgres::core::credentials::{static_credentials, CredentialCache, Source};
 use aurora_dsql_postgres::core::error::Error;
-use aurora_dsql_postgres::core::pool::{Pool, PoolOptions, Sink};
+use aurora_dsql_postgres::core::completions::CompletionQueue;
+use aurora_dsql_postgres::core::pool::{Pool, PoolOptions};
 use aurora_dsql_postgres::core::transport::NoticeHandler;
 use aurora_dsql_postgres::core::wire::{
     parse_batch, FrameWriter, Job, FLAG_CURSOR, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_COLUMNS, KIND_DONE,
@@ -58,7 +59,7 @@ fn pool(cfg: Config) -> (Pool, Arc<AtomicUsize>) {
     let source = Source::Provider(SharedCredentialsProvider::new(static_credentials(
         cfg.static_credentials.as_ref().expect("static credentials"),
     )));
-    let slot: Arc<OnceLock<Arc<Sink>>> = Arc::new(OnceLock::new());
+    let slot: Arc<OnceLock<Arc<CompletionQueue>>> = Arc::new(OnceLock::new());
     let s2 = slot.clone();
     let on_notice: NoticeHandler = Arc::new(move |n| {
         if let Some(sink) = s2.get() {
@@ -76,7 +77,7 @@ fn pool(cfg: Config) -> (Pool, Arc<AtomicUsize>) {
         PoolOptions { text_oids: vec![], on_notice: Some(on_notice), on_close: Some(on_close) },
     )
     .expect("pool");
-    let _ = slot.set(pool.sink());
+    let _ = slot.set(pool.completions());
     (pool, closes)
 }
 
@@ -132,7 +133,7 @@ impl Client {
             |out: &HashMap<u32, Outcome>, id: &u32| out.get(id).is_some_and(|o| o.error.is_some() || o.done > 0);
         while !ids.iter().all(|id| finished(&self.out, id)) {
             let buf =
-                tokio::time::timeout(WAIT, self.pool.sink().take()).await.expect("completions within the deadline");
+                tokio::time::timeout(WAIT, self.pool.completions().take()).await.expect("completions within the deadline");
             assert!(!buf.is_empty(), "the pool ended with queries unfinished");
             let mut at = 0;
             while at < buf.len() {

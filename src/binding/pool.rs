@@ -53,7 +53,7 @@ struct FrameBuffer(std::sync::Mutex<Buffer>);
 
 impl FrameBuffer {
     /// The chunk's length once copied in, or the chunk itself when it does not fit.
-    fn place(&self, sink: &crate::core::pool::Sink, chunk: Vec<u8>) -> Either<u32, Frames> {
+    fn place(&self, sink: &crate::core::completions::CompletionQueue, chunk: Vec<u8>) -> Either<u32, Frames> {
         let mut buf = match self.0.lock() {
             Ok(b) => b,
             Err(poisoned) => poisoned.into_inner(),
@@ -148,7 +148,7 @@ fn end_with_env(env: &Env, pool: &Arc<Pool>) -> napi::Result<()> {
     let handle = napi::bindgen_prelude::within_runtime_if_available(|| tokio::runtime::Handle::try_current().ok());
     env.add_env_cleanup_hook(Arc::downgrade(pool), move |pool| {
         let Some(pool) = pool.upgrade() else { return };
-        pool.sink().deliver_with(None);
+        pool.completions().deliver_with(None);
         // A runtime already shut down (the last env going away) has dropped the connections' tasks
         // itself; spawning on it then only drops this future.
         if let Some(handle) = handle {
@@ -195,7 +195,7 @@ impl NativePool {
             }
         };
         // Notices travel with the completions (frame kind NOTICE, id 0).
-        let sink_slot: Arc<std::sync::OnceLock<Arc<crate::core::pool::Sink>>> = Arc::new(std::sync::OnceLock::new());
+        let sink_slot: Arc<std::sync::OnceLock<Arc<crate::core::completions::CompletionQueue>>> = Arc::new(std::sync::OnceLock::new());
         let slot = sink_slot.clone();
         let on_notice: crate::core::transport::NoticeHandler = Arc::new(move |n| {
             if let Some(sink) = slot.get() {
@@ -221,10 +221,10 @@ impl NativePool {
             )
         })
         .map_err(to_napi)?;
-        let _ = sink_slot.set(pool.sink());
+        let _ = sink_slot.set(pool.completions());
         // The callback takes its chunk on the JS thread, when it runs: frames that arrive meanwhile
         // join the same delivery. It holds the sink weakly (the sink holds the callback).
-        let sink = Arc::downgrade(&pool.sink());
+        let sink = Arc::downgrade(&pool.completions());
         let frames = Arc::new(FrameBuffer(std::sync::Mutex::new(frames)));
         let into = frames.clone();
         let deliver: Arc<FramesFn> = Arc::new(
@@ -241,7 +241,7 @@ impl NativePool {
             )?,
         );
         let hook = deliver.clone();
-        pool.sink().deliver_with(Some(Arc::new(move || {
+        pool.completions().deliver_with(Some(Arc::new(move || {
             let _ = hook.call((), ThreadsafeFunctionCallMode::NonBlocking);
         })));
         let pool = Arc::new(pool);
@@ -314,7 +314,7 @@ impl NativePool {
     /// then the next frames call `onFrames` again).
     #[napi(ts_return_type = "number | Buffer")]
     pub fn take_frames(&self) -> Either<u32, Frames> {
-        let sink = self.pool.sink();
+        let sink = self.pool.completions();
         let chunk = sink.take_delivery().0;
         self.frames.place(&sink, chunk)
     }
@@ -322,7 +322,7 @@ impl NativePool {
     /// Completion frames available now (no waiting).
     #[napi]
     pub fn poll_now(&self) -> Buffer {
-        self.pool.sink().try_take().into()
+        self.pool.completions().try_take().into()
     }
 
     /// Lets cursor `id` deliver its next batch of rows.
@@ -396,7 +396,7 @@ impl NativePool {
         let t = timeout_secs.filter(|t| t.is_finite() && *t >= 0.0).map(Duration::from_secs_f64);
         self.pool.end(t).await;
         // No more deliveries: the callback (and what it holds in JS) can be released.
-        self.pool.sink().deliver_with(None);
+        self.pool.completions().deliver_with(None);
         Ok(())
     }
 

@@ -73,6 +73,36 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The error codes the core gives its errors, as the JS facade and users see them (`err.code`). The JS
+/// side's copy (`js/codes.js`) is generated from this list.
+pub mod code {
+    /// The connection closed under the query (the server, the network, or a failed connection check).
+    pub const CONNECTION_CLOSED: &str = "CONNECTION_CLOSED";
+    /// The pool was ended (`sql.end()`) before the query could run.
+    pub const CONNECTION_ENDED: &str = "CONNECTION_ENDED";
+    /// The pool closed the connection at once (an `end`/`close` timeout ran out).
+    pub const CONNECTION_DESTROYED: &str = "CONNECTION_DESTROYED";
+    /// No session within `connect_timeout`.
+    pub const CONNECT_TIMEOUT: &str = "CONNECT_TIMEOUT";
+    /// The TLS handshake failed (certificate not trusted, wrong name, protocol error).
+    pub const TLS_ERROR: &str = "TLS_ERROR";
+    /// SQLSTATE 57014, for a query cancelled before it was sent.
+    pub const QUERY_CANCELED: &str = "57014";
+    /// A query sent to a connection while a COPY runs on it.
+    pub const COPY_IN_PROGRESS: &str = "COPY_IN_PROGRESS";
+
+    /// Every code above, for the generated JS copy.
+    pub const ALL: [(&str, &str); 7] = [
+        ("CONNECTION_CLOSED", CONNECTION_CLOSED),
+        ("CONNECTION_ENDED", CONNECTION_ENDED),
+        ("CONNECTION_DESTROYED", CONNECTION_DESTROYED),
+        ("CONNECT_TIMEOUT", CONNECT_TIMEOUT),
+        ("TLS_ERROR", TLS_ERROR),
+        ("QUERY_CANCELED", QUERY_CANCELED),
+        ("COPY_IN_PROGRESS", COPY_IN_PROGRESS),
+    ];
+}
+
 /// A Node-style system error: `code` (`ENOTFOUND`, `ECONNREFUSED`, ...), `errno` (negative, as
 /// libuv reports it), the `syscall`, and what it was about.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +144,36 @@ impl Error {
     }
     pub fn connection(code: &'static str, message: impl Into<String>) -> Self {
         Error::Connection { code, message: message.into() }
+    }
+    /// The connection a query was on closed under it (`CONNECTION_CLOSED`).
+    pub fn closed(message: impl Into<String>) -> Self {
+        Error::connection(code::CONNECTION_CLOSED, message)
+    }
+    /// The pool was ended before the query could run (`CONNECTION_ENDED`).
+    pub fn ended(message: impl Into<String>) -> Self {
+        Error::connection(code::CONNECTION_ENDED, message)
+    }
+    /// The pool closed the connection at once (`end`/`close` with a timeout that ran out):
+    /// `CONNECTION_DESTROYED`.
+    pub fn destroyed(message: impl Into<String>) -> Self {
+        Error::connection(code::CONNECTION_DESTROYED, message)
+    }
+    /// No session within `connect_timeout` (`CONNECT_TIMEOUT`, postgres.js's message).
+    pub fn connect_timeout(host: &str, port: u16) -> Self {
+        Error::connection(code::CONNECT_TIMEOUT, format!("write {} {host}:{port}", code::CONNECT_TIMEOUT))
+    }
+    /// `query.cancel()` before the query was sent: it never runs (postgres.js's generic 57014).
+    pub fn cancelled_before_sent() -> Self {
+        Error::Generic { code: code::QUERY_CANCELED, message: "canceling statement due to user request".into() }
+    }
+    /// A query sent to a connection while a COPY runs on it (postgres.js's `COPY_IN_PROGRESS`).
+    pub fn copy_in_progress() -> Self {
+        Error::Generic { code: code::COPY_IN_PROGRESS, message: "You cannot execute queries during copy".into() }
+    }
+
+    /// Whether the connection closed under the query (`CONNECTION_CLOSED`): it may or may not have run.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Error::Connection { code: code::CONNECTION_CLOSED, .. })
     }
 
     /// The SQLSTATE of a server error, if this is one.
@@ -262,24 +322,33 @@ impl From<tokio_postgres::Error> for Error {
             // A FATAL error ends the session (e.g. 57P01 after pg_terminate_backend, DSQL's maximum
             // connection age): for the query that was running, the connection closed under it.
             if matches!(db.severity(), "FATAL" | "PANIC") {
-                return Error::connection(
-                    "CONNECTION_CLOSED",
-                    format!("{SERVER_CLOSED}{} ({})", db.message(), db.code().code()),
-                );
+                return Error::closed(format!("{SERVER_CLOSED}{} ({})", db.message(), db.code().code()));
             }
             return Error::Db(Box::new(db.into()));
         }
         if e.is_closed() {
-            return Error::connection("CONNECTION_CLOSED", "connection closed");
+            return Error::closed("connection closed");
         }
         // The I/O and TLS causes: tokio-postgres' own text is generic.
-        Error::connection("CONNECTION_CLOSED", with_causes(&e))
+        Error::closed(with_causes(&e))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::with_causes;
+
+    #[test]
+    fn js_codes_are_generated_from_the_rust_list() {
+        use crate::core::generated::{check_or_write, header};
+        let mut js = header("src/core/error.rs (mod code)");
+        js.push_str("// The error codes the core gives its errors (`err.code`).\nconst CODE = Object.freeze({\n");
+        for (name, value) in super::code::ALL {
+            js.push_str(&format!("  {name}: '{value}',\n"));
+        }
+        js.push_str("})\n\nmodule.exports = { CODE }\n");
+        check_or_write("js/codes.js", &js);
+    }
     use std::fmt;
 
     #[derive(Debug)]
