@@ -1,7 +1,8 @@
 //! The one catalogue of the built-in PostgreSQL types the connector knows: name, OID, array type,
 //! and how ranges and multiranges relate. The text renderers look ranges, multiranges and arrays up
 //! here, and `js/catalogue.js` (the JS side's `OID`, `ARRAY_ELEMENT` and `ELEMENT_ARRAY`) is
-//! generated from [`TYPES`] by the test at the end of this file.
+//! generated from [`TYPES`] by the test at the end of this file: `UPDATE_GENERATED=1 cargo test
+//! --lib pg_text::catalogue` rewrites it after a change here.
 //!
 //! A type missing here still renders when its binary form is its text (enums, citext) or is an
 //! array or a record (see `text::any_text`); listing it adds JS's array parsing and its name.
@@ -97,6 +98,15 @@ pub struct PgType {
     /// The OID of its array type (`typarray`; 0: it has none).
     pub array: u32,
     pub kind: Kind,
+}
+
+impl PgType {
+    /// Whether the JS side parses values of this type's array into JS arrays: every built-in array
+    /// type of category `A` does, as postgres.js does. record[] is the one built-in array of
+    /// category `P` (a pseudo-type), whose values postgres.js leaves as strings.
+    pub fn js_parses_array(&self) -> bool {
+        self.array != 0 && self.oid != RECORD
+    }
 }
 
 /// What a renderer must know about a type beyond its OID.
@@ -310,6 +320,8 @@ mod tests {
         assert_eq!(range_subtype(INT4), None);
         assert_eq!(multirange_range(NUMMULTIRANGE), Some(NUMRANGE));
         assert_eq!(multirange_range(NUMRANGE), None);
+        let parsed = |oid| by_oid(oid).is_some_and(PgType::js_parses_array);
+        assert_eq!([parsed(INT4), parsed(INT4RANGE), parsed(RECORD), parsed(UNKNOWN)], [true, true, false, false]);
         for unknown in [0, 99_999, u32::MAX] {
             assert_eq!((by_oid(unknown), array_element(unknown)), (None, None));
         }
@@ -341,13 +353,15 @@ mod tests {
     /// js/catalogue.js: the JS side's view of TYPES.
     #[test]
     fn js_catalogue() {
-        let mut arrays: Vec<(u32, u32)> = TYPES.iter().filter(|t| t.array != 0).map(|t| (t.array, t.oid)).collect();
+        let mut arrays: Vec<(u32, u32)> =
+            TYPES.iter().filter(|t| t.js_parses_array()).map(|t| (t.array, t.oid)).collect();
         arrays.sort();
         let mut elements = arrays.iter().map(|&(a, e)| (e, a)).collect::<Vec<_>>();
         elements.sort();
         let text = format!(
             "{}// Built-in type name → type OID.\nconst OID = {}\n\n\
-             // Built-in array type OID → element type OID.\nconst ARRAY_ELEMENT = {}\n\n\
+             // Built-in array type OID → element type OID: the arrays whose values are parsed into JS arrays\n\
+             // (every built-in one but record[], as in postgres.js).\nconst ARRAY_ELEMENT = {}\n\n\
              // Element type OID → array type OID.\nconst ELEMENT_ARRAY = {}\n\n\
              module.exports = {{ OID, ARRAY_ELEMENT, ELEMENT_ARRAY }}\n",
             header("src/core/pg_text/catalogue.rs"),
