@@ -18,7 +18,8 @@
 
 use crate::core::command::comment_end;
 use crate::core::error::{Error, Result};
-use crate::core::completions::CompletionQueue;
+use crate::core::pool::Sink;
+use crate::core::protocol::FrameKind;
 use crate::core::wire::FrameWriter;
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -28,12 +29,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 use tokio_postgres::{Client, CopyInSink, CopyOutStream};
 
-/// The copy has started: `u8` direction (0 in: a Writable, 1 out: a Readable).
-pub const KIND_COPY: u8 = 7;
-/// A `Write` was taken: the Writable's write callback may run (no payload).
-pub const KIND_COPY_ACK: u8 = 8;
-/// Rows of a COPY TO: `u32 n`, then `n × (u32 len + bytes)`, one entry per CopyData message.
-pub const KIND_COPY_DATA: u8 = 9;
+/// The frame kinds of a running copy (see [`FrameKind`]).
+pub const KIND_COPY: u8 = FrameKind::Copy as u8;
+pub const KIND_COPY_ACK: u8 = FrameKind::CopyAck as u8;
+pub const KIND_COPY_DATA: u8 = FrameKind::CopyData as u8;
 
 /// A batch of COPY TO rows is closed at about this many bytes (and as soon as no further row is
 /// already read): the most the core holds for a Readable at a time.
@@ -216,7 +215,7 @@ fn frame(id: u32, kind: u8, payload: &[u8]) -> Vec<u8> {
 
 /// Moves the data until the copy is over, then pushes its DONE (`COPY`, with the row count of a
 /// COPY FROM) or ERROR frame.
-pub async fn run(started: Started, mut ops: Ops, sink: &CompletionQueue, w: &mut FrameWriter) {
+pub async fn run(started: Started, mut ops: Ops, sink: &Sink, w: &mut FrameWriter) {
     let result = match started {
         Started::In(s) => copy_in(s, &mut ops, sink, w.id).await,
         Started::Out(s) => copy_out(s, &mut ops, sink, w.id).await,
@@ -230,7 +229,7 @@ pub async fn run(started: Started, mut ops: Ops, sink: &CompletionQueue, w: &mut
     sink.push(&w.take());
 }
 
-async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &CompletionQueue, id: u32) -> Result<Option<u64>> {
+async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &Sink, id: u32) -> Result<Option<u64>> {
     let mut sink = std::pin::pin!(sink);
     loop {
         match ops.rx.recv().await {
@@ -259,7 +258,7 @@ async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &CompletionQueu
     }
 }
 
-async fn copy_out(stream: CopyOutStream, ops: &mut Ops, frames: &CompletionQueue, id: u32) -> Result<Option<u64>> {
+async fn copy_out(stream: CopyOutStream, ops: &mut Ops, frames: &Sink, id: u32) -> Result<Option<u64>> {
     let mut stream = std::pin::pin!(stream);
     loop {
         match ops.rx.recv().await {
@@ -326,7 +325,7 @@ impl Batch {
         self.buf.len()
     }
 
-    fn push_to(mut self, frames: &CompletionQueue) {
+    fn push_to(mut self, frames: &Sink) {
         if self.rows == 0 {
             return;
         }

@@ -1,40 +1,26 @@
-//! The two byte formats between the JS facade and the core (both little-endian).
-//!
-//! Submissions (JS → core), one buffer per batch of queries:
-//! `u32 id, u32 conn (0 = pool, else a reservation), u8 flags, u32 len + SQL, u16 n,
-//!  n × (u32 type oid, u8 kind, i32 len (-1 = NULL) + bytes)`, repeated. Kinds: 0 text, 1 binary,
-//!  2 an untyped array's three forms, 3 a Date (f64 ms), 4 a number (f64), 5 an int32 number (i32).
-//!
-//! Completions (core → JS), frames appended to one buffer that a poll takes whole:
-//! `u32 id, u8 kind, u32 len, payload`, kinds:
-//! - COLUMNS: `u16 n, n × (u32 len + name, u32 type, u32 table, i16 number, u8 encoding), u16 p, p × u32 param type`
-//! - ROWS: `u32 rows`, then per value `i32 len (-1 = NULL) + bytes` in the column's encoding
-//! - DONE: `f64 count (NaN = null), u8 last, i32 backend pid, i32 backend secret, u32 len + command`
-//! - ERROR: `u32 len + JSON` (see `Error::to_json`)
-//! - NOTICE (id 0): `u32 len + JSON`
-//! - PARAMETERS (id 0): `u32 len + JSON` object of server parameters, once per new connection
-//!
-//! A cursor submission (flag CURSOR) carries `u32 batch` after its parameters.
+//! Reading submissions and writing completion frames: the two byte formats of [`crate::core::protocol`]
+//! (described there), between the JS facade and the pool.
 
 use crate::core::error::{Error, Result};
+use crate::core::protocol::{Flag, FrameKind, ParamKind};
 
-pub const FLAG_PREPARE: u8 = 1;
-pub const FLAG_TEXT: u8 = 2;
-pub const FLAG_SIMPLE: u8 = 4;
-pub const FLAG_DESCRIBE: u8 = 8;
-/// Deliver rows in batches of `batch`, waiting for the consumer between batches (`.cursor(n)`).
-pub const FLAG_CURSOR: u8 = 16;
-/// `COPY ... FROM STDIN` / `TO STDOUT` moving data through a Node stream (see `core::copy`).
-pub const FLAG_COPY: u8 = 32;
-/// Prepare the statement afresh, replacing the cached one (the server said its plan went stale).
-pub const FLAG_FRESH: u8 = 64;
-
-pub const KIND_COLUMNS: u8 = 1;
-pub const KIND_ROWS: u8 = 2;
-pub const KIND_DONE: u8 = 3;
-pub const KIND_ERROR: u8 = 4;
-pub const KIND_NOTICE: u8 = 5;
-pub const KIND_PARAMETERS: u8 = 6;
+// The names the pool, the binding and tests/leak.rs import from here, with their old u8 type
+// (`crate::core::protocol` is their source; to be replaced by its enums).
+pub const FLAG_PREPARE: u8 = Flag::Prepare as u8;
+pub const FLAG_TEXT: u8 = Flag::Text as u8;
+pub const FLAG_SIMPLE: u8 = Flag::Simple as u8;
+pub const FLAG_DESCRIBE: u8 = Flag::Describe as u8;
+pub const FLAG_CURSOR: u8 = Flag::Cursor as u8;
+pub const FLAG_COPY: u8 = Flag::Copy as u8;
+pub const FLAG_FRESH: u8 = Flag::Fresh as u8;
+pub const KIND_COLUMNS: u8 = FrameKind::Columns as u8;
+pub const KIND_ROWS: u8 = FrameKind::Rows as u8;
+pub const KIND_DONE: u8 = FrameKind::Done as u8;
+pub const KIND_ERROR: u8 = FrameKind::Error as u8;
+pub const KIND_NOTICE: u8 = FrameKind::Notice as u8;
+pub const KIND_PARAMETERS: u8 = FrameKind::Parameters as u8;
+/// A query submission's old name.
+pub type Job = Query;
 
 /// A COLUMNS entry: name, type OID, table OID, column number, value encoding.
 pub type ColumnMeta = (String, u32, u32, i16, u8);
@@ -96,10 +82,12 @@ impl NumberBinary {
     }
 }
 
+/// One query as the facade submitted it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Job {
+pub struct Query {
     pub id: u32,
     pub conn: u32,
+    /// [`Flag`] bits.
     pub flags: u8,
     pub sql: String,
     pub params: Vec<Param>,
@@ -107,9 +95,10 @@ pub struct Job {
     pub batch: u32,
 }
 
-impl Job {
-    pub fn has(&self, flag: u8) -> bool {
-        self.flags & flag != 0
+impl Query {
+    /// Whether `flag` (a [`Flag`]) is set.
+    pub fn has(&self, flag: impl Into<u8>) -> bool {
+        self.flags & flag.into() != 0
     }
 }
 
@@ -143,9 +132,9 @@ impl<'a> Reader<'a> {
 }
 
 /// Parses a submission buffer.
-pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
+pub fn parse_batch(b: &[u8]) -> Result<Vec<Query>> {
     let mut r = Reader { b, pos: 0 };
-    let mut jobs = Vec::new();
+    let mut queries = Vec::new();
     while r.pos < b.len() {
         let id = r.u32()?;
         let conn = r.u32()?;
@@ -157,17 +146,18 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
         let mut params = Vec::with_capacity(n);
         for _ in 0..n {
             let oid = r.u32()?;
-            let kind = r.u8()?;
+            // An unknown kind reads as text.
+            let kind = ParamKind::from_value(r.u8()?).unwrap_or(ParamKind::Text);
             let len = r.u32()? as i32;
             let bytes = if len < 0 { None } else { Some(r.take(len as usize)?) };
             let (value, number) = match (kind, bytes) {
-                (KIND_PARAM_DATE, b) => (Some(timestamptz_binary(b)?), None),
+                (ParamKind::Date, b) => (Some(timestamptz_binary(b)?), None),
                 (_, None) => (None, None),
-                (KIND_PARAM_NUMBER, Some(b)) => (None, Some(f64::from_le_bytes(number_bytes(b)?))),
-                (KIND_PARAM_INT, Some(b)) => (None, Some(i32::from_le_bytes(number_bytes(b)?) as f64)),
+                (ParamKind::Number, Some(b)) => (None, Some(f64::from_le_bytes(number_bytes(b)?))),
+                (ParamKind::Int, Some(b)) => (None, Some(i32::from_le_bytes(number_bytes(b)?) as f64)),
                 (_, Some(b)) => (Some(b.to_vec()), None),
             };
-            let alternatives = if kind == 2 {
+            let alternatives = if kind == ParamKind::Alternatives {
                 let mut text = || -> Result<Vec<u8>> {
                     let n = r.u32()? as usize;
                     Ok(r.take(n)?.to_vec())
@@ -176,21 +166,14 @@ pub fn parse_batch(b: &[u8]) -> Result<Vec<Job>> {
             } else {
                 None
             };
-            params.push(Param { oid, binary: kind == 1 || kind == KIND_PARAM_DATE, value, alternatives, number });
+            let binary = matches!(kind, ParamKind::Binary | ParamKind::Date);
+            params.push(Param { oid, binary, value, alternatives, number });
         }
-        let batch = if flags & FLAG_CURSOR != 0 { r.u32()?.max(1) } else { 0 };
-        jobs.push(Job { id, conn, flags, sql, params, batch });
+        let batch = if flags & Flag::Cursor as u8 != 0 { r.u32()?.max(1) } else { 0 };
+        queries.push(Query { id, conn, flags, sql, params, batch });
     }
-    Ok(jobs)
+    Ok(queries)
 }
-
-/// A parameter sent as a JS Date's milliseconds (f64 LE): bound as binary timestamptz, which spares
-/// JS the ISO string and the server its parsing.
-const KIND_PARAM_DATE: u8 = 3;
-/// A parameter that is a JS number: f64 LE (see [`Param::number`]); one that is an int32 (-0
-/// included, which JS writes "0" as well): i32 LE.
-const KIND_PARAM_NUMBER: u8 = 4;
-const KIND_PARAM_INT: u8 = 5;
 
 /// A number parameter's fixed-size little-endian bytes.
 fn number_bytes<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
@@ -237,10 +220,11 @@ impl FrameWriter {
         }
     }
 
-    fn begin(&mut self, kind: u8) -> usize {
+    /// Starts a frame of `kind` (a [`FrameKind`]); returns where its length goes.
+    fn begin(&mut self, kind: impl Into<u8>) -> usize {
         self.close_rows();
         self.buf.extend_from_slice(&self.id.to_le_bytes());
-        self.buf.push(kind);
+        self.buf.push(kind.into());
         let at = self.buf.len();
         self.buf.extend_from_slice(&0u32.to_le_bytes());
         at
@@ -258,7 +242,7 @@ impl FrameWriter {
 
     /// The columns, the parameter types and the prepared statement's name ('' when unnamed).
     pub fn columns(&mut self, cols: &[ColumnMeta], params: &[u32], statement: &str) {
-        let at = self.begin(KIND_COLUMNS);
+        let at = self.begin(FrameKind::Columns);
         self.buf.extend_from_slice(&(cols.len() as u16).to_le_bytes());
         for (name, ty, table, number, enc) in cols {
             self.str(name);
@@ -279,7 +263,7 @@ impl FrameWriter {
     /// Starts a row; values follow with `null()` / `value_with`.
     pub fn row(&mut self) {
         if self.rows_at.is_none() {
-            let at = self.begin(KIND_ROWS);
+            let at = self.begin(FrameKind::Rows);
             self.buf.extend_from_slice(&0u32.to_le_bytes());
             self.rows_at = Some(at);
             self.rows = 0;
@@ -319,7 +303,7 @@ impl FrameWriter {
     }
 
     pub fn done(&mut self, count: Option<u64>, last: bool, command: &str) {
-        let at = self.begin(KIND_DONE);
+        let at = self.begin(FrameKind::Done);
         self.buf.extend_from_slice(&count.map_or(f64::NAN, |c| c as f64).to_le_bytes());
         self.buf.push(u8::from(last));
         self.buf.extend_from_slice(&self.state.0.to_le_bytes());
@@ -332,16 +316,17 @@ impl FrameWriter {
         // Rows already written for this query are dropped: the query failed as a whole.
         self.rows_at = None;
         self.buf.truncate(self.columns_end.take().unwrap_or(0));
-        let at = self.begin(KIND_ERROR);
+        let at = self.begin(FrameKind::Error);
         self.str(&e.to_json().to_string());
         self.end(at);
     }
 
     pub fn notice(json: &str) -> Vec<u8> {
-        Self::json_frame(KIND_NOTICE, json)
+        Self::json_frame(FrameKind::Notice, json)
     }
 
-    pub fn json_frame(kind: u8, json: &str) -> Vec<u8> {
+    /// A frame of id 0 holding `json` (NOTICE, PARAMETERS: a [`FrameKind`]).
+    pub fn json_frame(kind: impl Into<u8>, json: &str) -> Vec<u8> {
         let mut w = FrameWriter::new(0);
         let at = w.begin(kind);
         w.str(json);
@@ -365,9 +350,10 @@ impl FrameWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::protocol::Encoding;
 
-    /// A batch holding one job's head: id, connection 0, flags, text and the parameter count.
-    fn job_head(id: u32, flags: u8, sql: &str, params: u16) -> Vec<u8> {
+    /// A batch holding one query's head: id, connection 0, flags, text and the parameter count.
+    fn query_head(id: u32, flags: u8, sql: &str, params: u16) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(&id.to_le_bytes());
         b.extend_from_slice(&0u32.to_le_bytes());
@@ -380,18 +366,18 @@ mod tests {
 
     #[test]
     fn batch_round_trip_and_garbage() {
-        let mut b = job_head(7, FLAG_PREPARE, "select 1", 2);
+        let mut b = query_head(7, Flag::Prepare as u8, "select 1", 2);
         b.extend_from_slice(&0u32.to_le_bytes());
-        b.push(0);
+        b.push(ParamKind::Text as u8);
         b.extend_from_slice(&1u32.to_le_bytes());
         b.push(b'x');
         b.extend_from_slice(&17u32.to_le_bytes());
-        b.push(1);
+        b.push(ParamKind::Binary as u8);
         b.extend_from_slice(&(-1i32).to_le_bytes());
-        let jobs = parse_batch(&b).unwrap();
+        let queries = parse_batch(&b).unwrap();
         assert_eq!(
-            jobs,
-            vec![Job {
+            queries,
+            vec![Query {
                 id: 7,
                 conn: 0,
                 flags: 1,
@@ -409,10 +395,10 @@ mod tests {
     }
 
     /// A batch of one query with one parameter of `kind`.
-    fn one_param(oid: u32, kind: u8, value: &[u8]) -> Result<Vec<Job>> {
-        let mut b = job_head(1, 0, "x", 1);
+    fn one_param(oid: u32, kind: ParamKind, value: &[u8]) -> Result<Vec<Query>> {
+        let mut b = query_head(1, 0, "x", 1);
         b.extend_from_slice(&oid.to_le_bytes());
-        b.push(kind);
+        b.push(kind as u8);
         b.extend_from_slice(&(value.len() as i32).to_le_bytes());
         b.extend_from_slice(value);
         parse_batch(&b)
@@ -420,12 +406,12 @@ mod tests {
 
     #[test]
     fn number_parameters() {
-        let batch = |x: &[u8]| one_param(0, KIND_PARAM_NUMBER, x);
+        let batch = |x: &[u8]| one_param(0, ParamKind::Number, x);
         let p = &batch(&1.5f64.to_le_bytes()).unwrap()[0].params[0];
         assert_eq!((p.number, p.value.as_deref(), p.binary), (Some(1.5), None, false));
         assert!(batch(&[0; 4]).is_err(), "a number is 8 bytes");
-        assert_eq!(one_param(0, KIND_PARAM_INT, &(-7i32).to_le_bytes()).unwrap()[0].params[0].number, Some(-7.0));
-        assert!(one_param(0, KIND_PARAM_INT, &[0; 3]).is_err(), "an int is 4 bytes");
+        assert_eq!(one_param(0, ParamKind::Int, &(-7i32).to_le_bytes()).unwrap()[0].params[0].number, Some(-7.0));
+        assert!(one_param(0, ParamKind::Int, &[0; 3]).is_err(), "an int is 4 bytes");
         // Binary only where the type holds the value exactly; text (the server's error) otherwise.
         let bin = |x: f64, oid: u32| {
             Param::number_binary(x, oid).map(|b| {
@@ -482,7 +468,7 @@ mod tests {
 
     #[test]
     fn date_parameters_become_binary_timestamptz() {
-        let batch = |ms: &[u8]| one_param(1184, KIND_PARAM_DATE, ms);
+        let batch = |ms: &[u8]| one_param(1184, ParamKind::Date, ms);
         // 2000-01-01T00:00:00.001Z is 1000 µs after PostgreSQL's epoch; 1970 is before it.
         let p = &batch(&946_684_800_001f64.to_le_bytes()).unwrap()[0].params[0];
         assert_eq!((p.binary, p.value.as_deref()), (true, Some(&1000i64.to_be_bytes()[..])));
@@ -508,18 +494,18 @@ mod tests {
         w.done(Some(2), true, "SELECT");
         let b = w.take();
         // ROWS frame: id, kind, len, count
-        assert_eq!(&b[0..5], &[3, 0, 0, 0, KIND_ROWS]);
+        assert_eq!(&b[0..5], &[3, 0, 0, 0, FrameKind::Rows as u8]);
         assert_eq!(u32::from_le_bytes(b[9..13].try_into().unwrap()), 2);
         let rows_len = u32::from_le_bytes(b[5..9].try_into().unwrap()) as usize;
         assert_eq!(rows_len, 4 + 4 + 5);
-        assert_eq!(b[9 + rows_len + 4], KIND_DONE);
+        assert_eq!(b[9 + rows_len + 4], FrameKind::Done as u8);
     }
 
     /// Kinds of the frames in `b`, in order.
-    fn kinds(b: &[u8]) -> Vec<u8> {
+    fn kinds(b: &[u8]) -> Vec<FrameKind> {
         let (mut out, mut p) = (Vec::new(), 0);
         while p < b.len() {
-            out.push(b[p + 4]);
+            out.push(FrameKind::from_value(b[p + 4]).unwrap());
             p += 9 + u32::from_le_bytes(b[p + 5..p + 9].try_into().unwrap()) as usize;
         }
         out
@@ -527,20 +513,20 @@ mod tests {
 
     #[test]
     fn an_error_drops_the_rows_and_keeps_the_columns() {
-        let cols: Vec<ColumnMeta> = vec![("x".into(), 23, 0, 0, 1)];
+        let cols: Vec<ColumnMeta> = vec![("x".into(), 23, 0, 0, Encoding::F64 as u8)];
         let mut w = FrameWriter::new(5);
         w.columns(&cols, &[23, 1184], "s1");
         w.row();
         w.null();
         w.error(&Error::Other("boom".into()));
-        assert_eq!(kinds(&w.take()), vec![KIND_COLUMNS, KIND_ERROR]);
+        assert_eq!(kinds(&w.take()), vec![FrameKind::Columns, FrameKind::Error]);
         // Columns already handed over are not repeated; rows after them are dropped.
         let mut w = FrameWriter::new(6);
         w.columns(&cols, &[], "");
-        assert_eq!(kinds(&w.take()), vec![KIND_COLUMNS]);
+        assert_eq!(kinds(&w.take()), vec![FrameKind::Columns]);
         w.row();
         w.null();
         w.error(&Error::Other("boom".into()));
-        assert_eq!(kinds(&w.take()), vec![KIND_ERROR]);
+        assert_eq!(kinds(&w.take()), vec![FrameKind::Error]);
     }
 }
