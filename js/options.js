@@ -5,6 +5,7 @@
 
 const { buildTypes, defaultParsers, BINARY_DECODED } = require('./types.js')
 const { forgetSerializers } = require('./build.js')
+const { DEFAULTS } = require('./defaults.js')
 
 // A plain object whose edits (set, define, delete) call `onChange`; reads go straight to the object.
 // postgres.js's options.parsers / serializers are plain objects users edit in place (drizzle-orm replaces
@@ -57,7 +58,7 @@ class TypeTables {
 }
 
 // The `max_lifetime` postgres.js shows: seconds, or (its default) a function drawing each connection's
-// lifetime; ours draws from the resolved range (45-55 minutes unless set).
+// lifetime; ours draws from the resolved range (DEFAULTS.max_lifetime unless set).
 function maxLifetime(range) {
   if (!range) return null
   const [lo, hi] = range
@@ -84,12 +85,12 @@ function sqlOptions(resolved, options, { types, transform, parameters, debug, on
     idle_timeout: resolved.idleTimeout ?? null,
     connect_timeout: resolved.connectTimeout,
     max_lifetime: maxLifetime(resolved.maxLifetime),
-    backoff: options.backoff === undefined ? false : options.backoff,
-    keep_alive: options.keep_alive === undefined ? 60 : options.keep_alive || null,
+    backoff: options.backoff === undefined ? DEFAULTS.backoff : options.backoff,
+    keep_alive: options.keep_alive === undefined ? DEFAULTS.keep_alive : options.keep_alive || null,
     prepare: resolved.prepare,
-    debug: debug || false,
-    fetch_types: options.fetch_types === undefined ? true : options.fetch_types,
-    publications: options.publications === undefined ? 'alltables' : options.publications,
+    debug: debug || DEFAULTS.debug,
+    fetch_types: options.fetch_types === undefined ? DEFAULTS.fetch_types : options.fetch_types,
+    publications: options.publications === undefined ? DEFAULTS.publications : options.publications,
     target_session_attrs: options.target_session_attrs,
     connection: { ...options.connection, application_name: resolved.applicationName },
     types: options.types || {},

@@ -9,6 +9,7 @@ const { genericError, notSupportedError, PostgresError } = require('./errors.js'
 const { Client, Target, Result, nativeError, FRAME_BUFFER_BYTES, FLAG_TEXT } = require('./client.js')
 const { Query, callSite, FLAG_PREPARE, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./query.js')
 const { resolveRetry, withRetry } = require('./retry.js')
+const { OPTION_ENV } = require('./defaults.js')
 const fs = require('fs')
 
 // Whether a serializers table (sql.options.serializers, which users may edit at any time) has a
@@ -70,8 +71,8 @@ function nativeOptions(options, failed) {
 // run time (.env files included) in process.env only, where the native side's C environment does
 // not see it. Names only: the values (secrets among them) go nowhere else.
 const NATIVE_ENV = [
-  'PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGUSERNAME', 'PGSSLROOTCERT', 'PGMAX', 'PGIDLE_TIMEOUT', 'PGMAX_LIFETIME', 'PGCONNECT_TIMEOUT',
-  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE',
+  ...OPTION_ENV, // the options' (PGHOST, ..., AWS_REGION, AWS_PROFILE)
+  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
   'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME', 'AWS_WEB_IDENTITY_TOKEN_FILE',
   'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN',
   'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_EC2_METADATA_SERVICE_ENDPOINT',

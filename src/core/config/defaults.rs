@@ -33,18 +33,10 @@ pub struct Limits {
     pub integer: bool,
 }
 
-const fn integer(min: f64, max: f64) -> Option<Limits> {
-    Some(Limits { min, max, integer: true })
-}
-
-const fn seconds(min: f64) -> Option<Limits> {
-    Some(Limits { min, max: 1e9, integer: false })
-}
-
 /// One option: the names it is read under, where else it may come from, its default and bounds.
 #[derive(Debug)]
 pub struct OptionSpec<T> {
-    /// The name `sql.options` and `js/defaults.js` show it under.
+    /// The name `sql.options` and `js/defaults.js` show it under (the first of `names` unless set).
     pub name: &'static str,
     /// Every name the option is read under, in precedence order (`hostname` before `host`).
     pub names: &'static [&'static str],
@@ -58,124 +50,98 @@ pub struct OptionSpec<T> {
 }
 
 impl<T> OptionSpec<T> {
+    /// An option read under `names` only (no URL, no environment variable).
+    const fn new(names: &'static [&'static str], default: T) -> Self {
+        OptionSpec { name: names[0], names, url: FromUrl::No, env: &[], default, limits: None }
+    }
+
+    const fn shown_as(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    const fn url(mut self, url: FromUrl) -> Self {
+        self.url = url;
+        self
+    }
+
+    const fn env(mut self, env: &'static [&'static str]) -> Self {
+        self.env = env;
+        self
+    }
+
+    const fn integer(mut self, min: u32, max: u32) -> Self {
+        self.limits = Some(Limits { min: min as f64, max: max as f64, integer: true });
+        self
+    }
+
+    /// Seconds, at least `min`, at most `max`.
+    const fn seconds(mut self, min: f64, max: f64) -> Self {
+        self.limits = Some(Limits { min, max, integer: false });
+        self
+    }
+
     /// The bounds of a number option.
     pub fn limits(&self) -> Limits {
         self.limits.unwrap_or_else(|| panic!("{} is not a number option", self.name))
     }
 }
 
+const fn minutes(m: u64) -> Duration {
+    Duration::from_secs(m * 60)
+}
+
 // ---- where and as whom --------------------------------------------------------------------------
 
 /// The cluster endpoint or a cluster id. Defaults to `PGHOST`; required. One host only.
-pub const HOST: OptionSpec<Option<&str>> = OptionSpec {
-    name: "host",
-    names: &["hostname", "host"],
-    url: FromUrl::Host,
-    env: &["PGHOST"],
-    default: None,
-    limits: None,
-};
+pub const HOST: OptionSpec<Option<&str>> =
+    OptionSpec::new(&["hostname", "host"], None).shown_as("host").url(FromUrl::Host).env(&["PGHOST"]);
 
 /// The AWS region. Defaults to the one in a DSQL host name, then `AWS_REGION`, `AWS_DEFAULT_REGION`.
-pub const REGION: OptionSpec<Option<&str>> = OptionSpec {
-    name: "region",
-    names: &["region"],
-    url: FromUrl::No,
-    env: &["AWS_REGION", "AWS_DEFAULT_REGION"],
-    default: None,
-    limits: None,
-};
+pub const REGION: OptionSpec<Option<&str>> =
+    OptionSpec::new(&["region"], None).env(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
 
 /// `'tcp'` or `'websocket'` (set by `auroraDSQLWsPostgres`). Defaults to `'tcp'`.
-pub const TRANSPORT: OptionSpec<&str> =
-    OptionSpec { name: "transport", names: &["transport"], url: FromUrl::No, env: &[], default: "tcp", limits: None };
+pub const TRANSPORT: OptionSpec<&str> = OptionSpec::new(&["transport"], "tcp");
 
 /// WebSocket only: a `select 1` heartbeat before work on an idle connection. Defaults to `false`.
-pub const CONNECTION_CHECK: OptionSpec<bool> = OptionSpec {
-    name: "connectionCheck",
-    names: &["connectionCheck"],
-    url: FromUrl::No,
-    env: &[],
-    default: false,
-    limits: None,
-};
+pub const CONNECTION_CHECK: OptionSpec<bool> = OptionSpec::new(&["connectionCheck"], false);
 
 /// Defaults to the URL's port, then `PGPORT`, then 5432; over WebSocket to [`WEBSOCKET_PORT`] (the
 /// URL's and `PGPORT`'s port is PostgreSQL's, not the HTTPS endpoint's).
-pub const PORT: OptionSpec<u16> = OptionSpec {
-    name: "port",
-    names: &["port"],
-    url: FromUrl::Port,
-    env: &["PGPORT"],
-    default: 5432,
-    limits: integer(1.0, 65535.0),
-};
+pub const PORT: OptionSpec<u16> =
+    OptionSpec::new(&["port"], 5432).url(FromUrl::Port).env(&["PGPORT"]).integer(1, 65_535);
 
 /// The port of the WebSocket endpoint (`wss://<host>:443`) unless `port` is given.
 pub const WEBSOCKET_PORT: u16 = 443;
 
 /// An IP address to connect to while SNI, the certificate check and the token use the host name.
 /// Defaults to none (the host name's addresses).
-pub const HOSTADDR: OptionSpec<Option<&str>> =
-    OptionSpec { name: "hostaddr", names: &["hostaddr"], url: FromUrl::No, env: &[], default: None, limits: None };
+pub const HOSTADDR: OptionSpec<Option<&str>> = OptionSpec::new(&["hostaddr"], None);
 
 /// Defaults to the URL's path, then `PGDATABASE`, then `postgres`.
-pub const DATABASE: OptionSpec<&str> = OptionSpec {
-    name: "database",
-    names: &["database", "db"],
-    url: FromUrl::Path,
-    env: &["PGDATABASE"],
-    default: "postgres",
-    limits: None,
-};
+pub const DATABASE: OptionSpec<&str> =
+    OptionSpec::new(&["database", "db"], "postgres").url(FromUrl::Path).env(&["PGDATABASE"]);
 
-/// Defaults to the URL's user, then `PGUSERNAME`, `PGUSER`, then `admin` (which signs
-/// `DbConnectAdmin` tokens; other users sign `DbConnect`).
-pub const USERNAME: OptionSpec<&str> = OptionSpec {
-    name: "username",
-    names: &["username", "user"],
-    url: FromUrl::User,
-    env: &["PGUSERNAME", "PGUSER"],
-    default: "admin",
-    limits: None,
-};
+/// Defaults to the URL's user, then `PGUSERNAME`, `PGUSER`, then [`ADMIN`].
+pub const USERNAME: OptionSpec<&str> =
+    OptionSpec::new(&["username", "user"], ADMIN).url(FromUrl::User).env(&["PGUSERNAME", "PGUSER"]);
 
-/// The user name that signs admin tokens.
+/// The user whose tokens are admin tokens (`DbConnectAdmin`; other users sign `DbConnect`).
 pub const ADMIN: &str = "admin";
 
-/// The lifetime of each signed token in seconds. Defaults to 900 (1..=604800, SigV4's week).
-pub const TOKEN_DURATION_SECS: OptionSpec<u64> = OptionSpec {
-    name: "tokenDurationSecs",
-    names: &["tokenDurationSecs"],
-    url: FromUrl::No,
-    env: &[],
-    default: 900,
-    limits: integer(1.0, 604_800.0),
-};
+/// The lifetime of each signed token in seconds (at most a week, SigV4's limit). Defaults to 900.
+pub const TOKEN_DURATION_SECS: OptionSpec<u64> = OptionSpec::new(&["tokenDurationSecs"], 900).integer(1, 604_800);
 
 /// The shared config/credentials profile of the default credential chain. Defaults to `AWS_PROFILE`.
-pub const PROFILE: OptionSpec<Option<&str>> = OptionSpec {
-    name: "profile",
-    names: &["profile"],
-    url: FromUrl::No,
-    env: &["AWS_PROFILE"],
-    default: None,
-    limits: None,
-};
+pub const PROFILE: OptionSpec<Option<&str>> = OptionSpec::new(&["profile"], None).env(&["AWS_PROFILE"]);
 
 // ---- TLS ----------------------------------------------------------------------------------------
 
 /// `true`, `false`, `{ rejectUnauthorized, ca }` or a mode ([`SSL_VERIFIED_MODES`],
 /// [`SSL_DISABLED_MODE`]); the URL's `sslmode` or `ssl`. Defaults to `'verify-full'` (DSQL
 /// requires TLS).
-pub const SSL: OptionSpec<&str> = OptionSpec {
-    name: "ssl",
-    names: &["ssl"],
-    url: FromUrl::Query(&["sslmode", "ssl"]),
-    env: &[],
-    default: "verify-full",
-    limits: None,
-};
+pub const SSL: OptionSpec<&str> = OptionSpec::new(&["ssl"], "verify-full").url(FromUrl::Query(&["sslmode", "ssl"]));
 
 /// The `ssl` modes that mean verified TLS. postgres.js turns `require`, `prefer` and `allow` into
 /// unverified TLS; this connector verifies them (documented).
@@ -185,122 +151,65 @@ pub const SSL_VERIFIED_MODES: &[&str] = &["require", "verify-full", "verify-ca",
 pub const SSL_DISABLED_MODE: &str = "disable";
 
 /// `'postgres'` (SSLRequest first) or `'direct'` (TLS first with ALPN `postgresql`). Defaults to `'postgres'`.
-pub const SSLNEGOTIATION: OptionSpec<&str> = OptionSpec {
-    name: "sslnegotiation",
-    names: &["sslnegotiation"],
-    url: FromUrl::Query(&["sslnegotiation"]),
-    env: &[],
-    default: "postgres",
-    limits: None,
-};
+pub const SSLNEGOTIATION: OptionSpec<&str> =
+    OptionSpec::new(&["sslnegotiation"], "postgres").url(FromUrl::Query(&["sslnegotiation"]));
 
 /// A PEM file of CA certificates, or `system`. Defaults to `PGSSLROOTCERT`, then `system` (the
 /// WebPKI roots). An `ssl.ca` given in the options comes first.
-pub const SSLROOTCERT: OptionSpec<Option<&str>> = OptionSpec {
-    name: "sslrootcert",
-    names: &["sslrootcert"],
-    url: FromUrl::Query(&["sslrootcert"]),
-    env: &["PGSSLROOTCERT"],
-    default: None,
-    limits: None,
-};
+pub const SSLROOTCERT: OptionSpec<Option<&str>> =
+    OptionSpec::new(&["sslrootcert"], None).url(FromUrl::Query(&["sslrootcert"])).env(&["PGSSLROOTCERT"]);
 
 // ---- the pool -----------------------------------------------------------------------------------
 
 /// The pool size. Defaults to `PGMAX`, then 10.
-pub const MAX: OptionSpec<usize> = OptionSpec {
-    name: "max",
-    names: &["max"],
-    url: FromUrl::Query(&["max"]),
-    env: &["PGMAX"],
-    default: 10,
-    limits: integer(1.0, 10_000.0),
-};
+pub const MAX: OptionSpec<usize> =
+    OptionSpec::new(&["max"], 10).url(FromUrl::Query(&["max"])).env(&["PGMAX"]).integer(1, 10_000);
 
 /// Seconds before an idle connection closes (0: never). Defaults to `PGIDLE_TIMEOUT`, then never.
-pub const IDLE_TIMEOUT: OptionSpec<Option<Duration>> = OptionSpec {
-    name: "idle_timeout",
-    names: &["idle_timeout"],
-    url: FromUrl::Query(&["idle_timeout"]),
-    env: &["PGIDLE_TIMEOUT"],
-    default: None,
-    limits: seconds(0.0),
-};
+pub const IDLE_TIMEOUT: OptionSpec<Option<Duration>> = OptionSpec::new(&["idle_timeout"], None)
+    .url(FromUrl::Query(&["idle_timeout"]))
+    .env(&["PGIDLE_TIMEOUT"])
+    .seconds(0.0, 1e9);
 
 /// Seconds a connection lives (0: for ever). Defaults to `PGMAX_LIFETIME`, then a random age
 /// between 45 and 55 minutes for each connection (DSQL closes connections at 60 minutes; spreading
 /// the ages keeps a pool from reconnecting all at once).
-pub const MAX_LIFETIME: OptionSpec<Option<(Duration, Duration)>> = OptionSpec {
-    name: "max_lifetime",
-    names: &["max_lifetime"],
-    url: FromUrl::Query(&["max_lifetime"]),
-    env: &["PGMAX_LIFETIME"],
-    default: Some((Duration::from_secs(45 * 60), Duration::from_secs(55 * 60))),
-    limits: seconds(0.0),
-};
+pub const MAX_LIFETIME: OptionSpec<Option<(Duration, Duration)>> =
+    OptionSpec::new(&["max_lifetime"], Some((minutes(45), minutes(55))))
+        .url(FromUrl::Query(&["max_lifetime"]))
+        .env(&["PGMAX_LIFETIME"])
+        .seconds(0.0, 1e9);
 
 /// Seconds to connect, credential resolution and token signing included. Defaults to
 /// `PGCONNECT_TIMEOUT`, then 30.
-pub const CONNECT_TIMEOUT: OptionSpec<Duration> = OptionSpec {
-    name: "connect_timeout",
-    names: &["connect_timeout"],
-    url: FromUrl::Query(&["connect_timeout"]),
-    env: &["PGCONNECT_TIMEOUT"],
-    default: Duration::from_secs(30),
-    limits: seconds(0.001),
-};
+pub const CONNECT_TIMEOUT: OptionSpec<Duration> = OptionSpec::new(&["connect_timeout"], Duration::from_secs(30))
+    .url(FromUrl::Query(&["connect_timeout"]))
+    .env(&["PGCONNECT_TIMEOUT"])
+    .seconds(0.001, 1e9);
 
 /// The TCP keep-alive interval in seconds (`false`: off). Defaults to 60.
-pub const KEEP_ALIVE: OptionSpec<Option<Duration>> = OptionSpec {
-    name: "keep_alive",
-    names: &["keep_alive"],
-    url: FromUrl::Query(&["keep_alive"]),
-    env: &[],
-    default: Some(Duration::from_secs(60)),
-    limits: Some(Limits { min: 1.0, max: 1e6, integer: false }),
-};
+pub const KEEP_ALIVE: OptionSpec<Option<Duration>> = OptionSpec::new(&["keep_alive"], Some(Duration::from_secs(60)))
+    .url(FromUrl::Query(&["keep_alive"]))
+    .seconds(1.0, 1e6);
 
 /// Named prepared statements, cached per connection. Defaults to `true`.
-pub const PREPARE: OptionSpec<bool> = OptionSpec {
-    name: "prepare",
-    names: &["prepare"],
-    url: FromUrl::Query(&["prepare"]),
-    env: &[],
-    default: true,
-    limits: None,
-};
+pub const PREPARE: OptionSpec<bool> = OptionSpec::new(&["prepare"], true).url(FromUrl::Query(&["prepare"]));
 
 // ---- read by the JS facade only (postgres.js's options, shown in sql.options) ---------------------
 
 /// Accepted for postgres.js compatibility, not used. Defaults to `false`.
-pub const BACKOFF: OptionSpec<bool> =
-    OptionSpec { name: "backoff", names: &["backoff"], url: FromUrl::No, env: &[], default: false, limits: None };
+pub const BACKOFF: OptionSpec<bool> = OptionSpec::new(&["backoff"], false);
 
 /// Accepted for postgres.js compatibility (array and enum types need no fetching). Defaults to `true`.
-pub const FETCH_TYPES: OptionSpec<bool> = OptionSpec {
-    name: "fetch_types",
-    names: &["fetch_types"],
-    url: FromUrl::No,
-    env: &[],
-    default: true,
-    limits: None,
-};
+pub const FETCH_TYPES: OptionSpec<bool> = OptionSpec::new(&["fetch_types"], true);
 
 /// Accepted for postgres.js compatibility (no logical replication). Defaults to `'alltables'`.
-pub const PUBLICATIONS: OptionSpec<&str> = OptionSpec {
-    name: "publications",
-    names: &["publications"],
-    url: FromUrl::No,
-    env: &[],
-    default: "alltables",
-    limits: None,
-};
+pub const PUBLICATIONS: OptionSpec<&str> = OptionSpec::new(&["publications"], "alltables");
 
 /// `true` or a function called with each query. Defaults to `false`.
-pub const DEBUG: OptionSpec<bool> =
-    OptionSpec { name: "debug", names: &["debug"], url: FromUrl::No, env: &[], default: false, limits: None };
+pub const DEBUG: OptionSpec<bool> = OptionSpec::new(&["debug"], false);
 
-/// Every option of the table, for `js/defaults.js` and the checks below.
+/// Every option of the table, for `js/defaults.js` and the query parameter and variable lookups.
 pub const ALL: &[&dyn Entry] = &[
     &HOST,
     &REGION,
