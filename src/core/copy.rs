@@ -18,7 +18,7 @@
 
 use crate::core::command::comment_end;
 use crate::core::error::{Error, Result};
-use crate::core::pool::Sink;
+use crate::core::completions::CompletionQueue;
 use crate::core::protocol::FrameKind;
 use crate::core::wire::FrameWriter;
 use bytes::Bytes;
@@ -215,7 +215,7 @@ fn frame(id: u32, kind: u8, payload: &[u8]) -> Vec<u8> {
 
 /// Moves the data until the copy is over, then pushes its DONE (`COPY`, with the row count of a
 /// COPY FROM) or ERROR frame.
-pub async fn run(started: Started, mut ops: Ops, sink: &Sink, w: &mut FrameWriter) {
+pub async fn run(started: Started, mut ops: Ops, sink: &CompletionQueue, w: &mut FrameWriter) {
     let result = match started {
         Started::In(s) => copy_in(s, &mut ops, sink, w.id).await,
         Started::Out(s) => copy_out(s, &mut ops, sink, w.id).await,
@@ -229,7 +229,7 @@ pub async fn run(started: Started, mut ops: Ops, sink: &Sink, w: &mut FrameWrite
     sink.push(&w.take());
 }
 
-async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &Sink, id: u32) -> Result<Option<u64>> {
+async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &CompletionQueue, id: u32) -> Result<Option<u64>> {
     let mut sink = std::pin::pin!(sink);
     loop {
         match ops.rx.recv().await {
@@ -258,7 +258,7 @@ async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &Sink, id: u32)
     }
 }
 
-async fn copy_out(stream: CopyOutStream, ops: &mut Ops, frames: &Sink, id: u32) -> Result<Option<u64>> {
+async fn copy_out(stream: CopyOutStream, ops: &mut Ops, frames: &CompletionQueue, id: u32) -> Result<Option<u64>> {
     let mut stream = std::pin::pin!(stream);
     loop {
         match ops.rx.recv().await {
@@ -325,7 +325,7 @@ impl Batch {
         self.buf.len()
     }
 
-    fn push_to(mut self, frames: &Sink) {
+    fn push_to(mut self, frames: &CompletionQueue) {
         if self.rows == 0 {
             return;
         }
