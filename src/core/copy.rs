@@ -17,8 +17,8 @@
 //! reads them tokio-postgres stops reading the socket, so TCP holds the server back.
 
 use crate::core::command::comment_end;
-use crate::core::error::{Error, Result};
 use crate::core::completions::CompletionQueue;
+use crate::core::error::{Error, Result};
 use crate::core::protocol::FrameKind;
 use crate::core::wire::FrameWriter;
 use bytes::Bytes;
