@@ -8,12 +8,7 @@
 
 const { Readable, Writable } = require('stream')
 
-// Frame kinds (src/core/copy.rs) and the client's DONE / ERROR (src/core/wire.rs).
-const KIND_DONE = 3, KIND_ERROR = 4, KIND_COPY = 7, KIND_COPY_ACK = 8, KIND_COPY_DATA = 9
-// Operations of NativePool.copy(id, op, data).
-const OP_WRITE = 0, OP_END = 1, OP_ABORT = 2, OP_READ = 3
-// The submission flag (src/core/wire.rs).
-const FLAG_COPY = 32
+const { KIND_DONE, KIND_ERROR, KIND_COPY, KIND_COPY_ACK, KIND_COPY_DATA, OP_WRITE, OP_END, OP_ABORT, OP_READ } = require('./protocol.js')
 
 // A query's copy: the stream once the server has entered copy mode.
 class Copy {
@@ -118,4 +113,4 @@ class Copy {
   }
 }
 
-module.exports = { Copy, FLAG_COPY }
+module.exports = { Copy }

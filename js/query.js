@@ -5,9 +5,10 @@
 const { FRAGMENT, Alternatives } = require('./build.js')
 const { ARRAY_ELEMENT } = require('./types.js')
 const { notTaggedCallError, genericError } = require('./errors.js')
-const { Result, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR, FLAG_FRESH } = require('./client.js')
+const { Result } = require('./result.js')
+const { FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR, FLAG_FRESH, FLAG_COPY } = require('./protocol.js')
 const { isOCCError, backoff } = require('./retry.js')
-const { Copy, FLAG_COPY } = require('./copy.js')
+const { Copy } = require('./copy.js')
 
 // Queries waiting to start (see Query.handle). A resolved promise's then() is a cheaper microtask
 // than queueMicrotask, which makes an AsyncResource per call.
@@ -310,4 +311,4 @@ function copyQuery(query) {
 // What a helper (sql(obj), sql('name')) does when awaited alone.
 function rejectUntagged() { throw notTaggedCallError() }
 
-module.exports = { Query, Result, rejectUntagged, callSite, FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR }
+module.exports = { Query, rejectUntagged, callSite }
