@@ -117,10 +117,13 @@ fn port(given: &Opts, transport: Transport, url: &UrlParts, env: &dyn Env) -> Re
 }
 
 fn hostaddr(given: &Opts) -> Result<Option<IpAddr>> {
-    let Some(a) = given.string(HOSTADDR.names)? else { return Ok(HOSTADDR.default.and_then(|a| a.parse().ok())) };
-    a.parse::<IpAddr>()
-        .map(Some)
-        .map_err(|_| Error::type_error(format!("hostaddr must be an IPv4 or IPv6 address, got '{a}'")))
+    match given.string(HOSTADDR.names)? {
+        None => Ok(None), // no default: the host name's addresses
+        Some(a) => a
+            .parse::<IpAddr>()
+            .map(Some)
+            .map_err(|_| Error::type_error(format!("hostaddr must be an IPv4 or IPv6 address, got '{a}'"))),
+    }
 }
 
 /// `connection`: startup parameters; `application_name` gets this connector's name appended
