@@ -3,8 +3,10 @@
 #![cfg_attr(test, allow(dead_code))]
 mod config;
 mod credentials;
+mod delivery;
 mod local;
 mod pool;
+mod submit;
 mod token;
 
 /// Turns a core error into a JS `Error` whose message is the JSON shape the facade rethrows as
