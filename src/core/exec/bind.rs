@@ -53,7 +53,7 @@ impl ToSql for EncodedParam<'_> {
     tokio_postgres::types::to_sql_checked!();
 }
 
-/// A result value's raw bytes, whatever its type (the values are rendered by `core::values`).
+/// A result value's raw bytes, whatever its type (the values are rendered by `core::pg_text`).
 pub(super) struct RawValue<'a>(pub(super) Option<&'a [u8]>);
 
 impl<'a> FromSql<'a> for RawValue<'a> {

@@ -7,8 +7,8 @@ use super::{parameters_frame, LiveSession, RunFuture, CHUNK_BYTES, YIELD_BYTES};
 use crate::core::completions::CompletionQueue;
 use crate::core::error::{Error, Result};
 use crate::core::lock;
+use crate::core::pg_text::{binary_to_js, Encoding};
 use crate::core::pool::{after_cancellable, retire_if_dead, Connection, Inner};
-use crate::core::values::{encode, Encoding};
 use crate::core::wire::{ColumnMeta, FrameWriter, Job, FLAG_CURSOR, FLAG_DESCRIBE};
 use futures_util::TryStreamExt;
 use std::sync::atomic::Ordering;
@@ -157,9 +157,9 @@ async fn frame_result(
             let raw: RawValue = row.try_get(i)?;
             match raw.0 {
                 None => w.null(),
-                Some(bytes) => {
-                    w.value_with(|out| encode(*oid, encoding_of(*enc), bytes, out)).map_err(|e| Error::Other(e.0))?
-                }
+                Some(bytes) => w
+                    .value_with(|out| binary_to_js(*oid, encoding_of(*enc), bytes, out))
+                    .map_err(|e| Error::Other(e.0))?,
             }
         }
         if cursor.is_none() && w.buf.len() >= CHUNK_BYTES {

@@ -7,7 +7,7 @@ use crate::core::error::Result;
 use crate::core::lock;
 use crate::core::pool::{after_cancellable, retire_if_dead, Connection, Inner};
 use crate::core::transport;
-use crate::core::values::Encoding;
+use crate::core::pg_text::Encoding;
 use crate::core::wire::{ColumnMeta, FrameWriter, Job};
 use futures_util::TryStreamExt;
 use std::sync::Arc;

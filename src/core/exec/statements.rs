@@ -5,7 +5,7 @@ use super::{while_finishing, LiveSession, Running};
 use crate::core::command::command_of;
 use crate::core::error::{Error, Result};
 use crate::core::pool::{Connection, Inner};
-use crate::core::values::encoding_for;
+use crate::core::pg_text::encoding_for;
 use crate::core::wire::{ColumnMeta, Job, Param, FLAG_DESCRIBE, FLAG_FRESH, FLAG_PREPARE};
 use std::collections::HashMap;
 use std::sync::Arc;
