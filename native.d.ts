@@ -42,11 +42,8 @@ export declare class NativePool {
   /** The resolved options, without secrets. */
   get options(): ResolvedOptions
   /**
-   * `submit(batch)`: queues a batch of queries encoded by the facade (see `core::wire`). A plain
-   * function bound to this pool, as it is the facade's hot path: a `#[napi]` method
-   * call costs about 2.5 µs here (napi-rs unwraps `this`, checks its type tag, records the
-   * borrow in a global map and makes a reference to the Buffer argument); this function reads
-   * its argument's bytes and nothing else. A malformed batch throws (a bug in the facade).
+   * `submit(batch)`: queues a batch of queries encoded by the facade (see `core::protocol`); the
+   * function is bound to this pool (see `binding::submit`).
    */
   submitter(): (batch: Buffer) => void
   /** While queries are pending the frames callback keeps Node alive (as a socket with work would). */

@@ -13,20 +13,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use aurora_dsql_postgres::core::completions::CompletionQueue;
 use aurora_dsql_postgres::core::config::{resolve, Config};
 use aurora_dsql_postgres::core::credentials::{static_credentials, CredentialCache, Source};
 use aurora_dsql_postgres::core::error::Error;
-use aurora_dsql_postgres::core::completions::CompletionQueue;
 use aurora_dsql_postgres::core::pool::{Pool, PoolOptions};
+use aurora_dsql_postgres::core::protocol::{Flag, FrameKind};
 use aurora_dsql_postgres::core::transport::NoticeHandler;
-use aurora_dsql_postgres::core::wire::{
-    parse_batch, FrameWriter, Job, FLAG_CURSOR, FLAG_PREPARE, FLAG_SIMPLE, FLAG_TEXT, KIND_COLUMNS, KIND_DONE,
-    KIND_ERROR, KIND_NOTICE, KIND_ROWS,
-};
+use aurora_dsql_postgres::core::wire::{parse_batch, FrameWriter, Query};
 use aurora_dsql_postgres::local::{self, BackendConfig, LocalConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use common::{creds, Pg};
 use serde_json::json;
+
+// The submission flags as the facade writes them (a byte, ORed).
+const PREPARE: u8 = Flag::Prepare as u8;
+const TEXT: u8 = Flag::Text as u8;
+const SIMPLE: u8 = Flag::Simple as u8;
+const CURSOR: u8 = Flag::Cursor as u8;
 
 /// Generous: everything runs 20-50 times slower under valgrind.
 const WAIT: Duration = Duration::from_secs(120);
@@ -81,9 +85,9 @@ fn pool(cfg: Config) -> (Pool, Arc<AtomicUsize>) {
     (pool, closes)
 }
 
-/// One query in the binding's submission format (see core::wire), parsed as the binding does, so
+/// One query in the binding's submission format (see core::protocol), parsed as the binding does, so
 /// the run goes through `parse_batch` too. Parameters are text, their types left to the server.
-fn job(id: u32, conn: u32, flags: u8, sql: &str, params: &[&str], batch: u32) -> Job {
+fn job(id: u32, conn: u32, flags: u8, sql: &str, params: &[&str], batch: u32) -> Query {
     let mut b = Vec::new();
     b.extend_from_slice(&id.to_le_bytes());
     b.extend_from_slice(&conn.to_le_bytes());
@@ -97,7 +101,7 @@ fn job(id: u32, conn: u32, flags: u8, sql: &str, params: &[&str], batch: u32) ->
         b.extend_from_slice(&(p.len() as u32).to_le_bytes());
         b.extend_from_slice(p.as_bytes());
     }
-    if flags & FLAG_CURSOR != 0 {
+    if flags & CURSOR != 0 {
         b.extend_from_slice(&batch.to_le_bytes());
     }
     parse_batch(&b).expect("a valid submission").remove(0)
@@ -120,7 +124,7 @@ impl Client {
 
     /// Submits (sql, params, flags, conn) queries at once; returns their ids.
     fn submit(&mut self, queries: &[(&str, &[&str], u8, u32)]) -> Vec<u32> {
-        let jobs: Vec<Job> =
+        let jobs: Vec<Query> =
             queries.iter().map(|(sql, params, flags, conn)| job(self.id(), *conn, *flags, sql, params, 0)).collect();
         let ids = jobs.iter().map(|j| j.id).collect();
         self.pool.submit(jobs);
@@ -132,20 +136,21 @@ impl Client {
         let finished =
             |out: &HashMap<u32, Outcome>, id: &u32| out.get(id).is_some_and(|o| o.error.is_some() || o.done > 0);
         while !ids.iter().all(|id| finished(&self.out, id)) {
-            let buf =
-                tokio::time::timeout(WAIT, self.pool.completions().take()).await.expect("completions within the deadline");
+            let buf = tokio::time::timeout(WAIT, self.pool.completions().take())
+                .await
+                .expect("completions within the deadline");
             assert!(!buf.is_empty(), "the pool ended with queries unfinished");
             let mut at = 0;
             while at < buf.len() {
                 let (id, kind, len) = (u32_at(&buf, at), buf[at + 4], u32_at(&buf, at + 5) as usize);
                 let p = &buf[at + 9..at + 9 + len];
                 at += 9 + len;
-                match kind {
-                    KIND_NOTICE => self.notices += 1,
-                    KIND_COLUMNS => {
+                match FrameKind::from_value(kind) {
+                    Some(FrameKind::Notice) => self.notices += 1,
+                    Some(FrameKind::Columns) => {
                         self.ncols.insert(id, u16::from_le_bytes([p[0], p[1]]) as usize);
                     }
-                    KIND_ROWS => {
+                    Some(FrameKind::Rows) => {
                         let n = self.ncols.get(&id).copied().unwrap_or(0);
                         let o = self.out.entry(id).or_default();
                         let mut q = 4;
@@ -165,9 +170,9 @@ impl Client {
                         on_rows(&self.pool, id, o);
                     }
                     // f64 count, u8 last: a script's last result set ends the query.
-                    KIND_DONE if p[8] == 1 => self.out.entry(id).or_default().done += 1,
-                    KIND_DONE => {}
-                    KIND_ERROR => {
+                    Some(FrameKind::Done) if p[8] == 1 => self.out.entry(id).or_default().done += 1,
+                    Some(FrameKind::Done) => {}
+                    Some(FrameKind::Error) => {
                         let v: serde_json::Value = serde_json::from_slice(&p[4..]).expect("error JSON");
                         self.out.entry(id).or_default().error = Some(v["code"].as_str().unwrap_or("?").to_owned());
                         if std::env::var_os("LEAK_DEBUG").is_some() {
@@ -187,7 +192,7 @@ impl Client {
     }
 
     async fn one(&mut self, sql: &str, params: &[&str], conn: u32) -> Outcome {
-        self.run(&[(sql, params, FLAG_PREPARE, conn)]).await.remove(0)
+        self.run(&[(sql, params, PREPARE, conn)]).await.remove(0)
     }
 }
 
@@ -210,7 +215,7 @@ async fn workload(cfg: Config) {
                 1 => "select $1::text || repeat('x', 100) as s, null::text as nothing",
                 _ => "select string_agg(g::text, ',') from generate_series(1, $1::int % 50 + 1) g",
             };
-            let flags = if i % 5 == 4 { 0 } else { FLAG_PREPARE };
+            let flags = if i % 5 == 4 { 0 } else { PREPARE };
             qs.push((sql, std::slice::from_ref(v), flags, 0));
         }
         for (i, o) in c.run(&qs).await.iter().enumerate() {
@@ -232,7 +237,7 @@ async fn workload(cfg: Config) {
         ("truncate no_such_table", &[], "0A000"),
     ];
     for _ in 0..6 {
-        let qs: Vec<(&str, &[&str], u8, u32)> = bad.iter().map(|(s, p, _)| (*s, *p, FLAG_PREPARE, 0)).collect();
+        let qs: Vec<(&str, &[&str], u8, u32)> = bad.iter().map(|(s, p, _)| (*s, *p, PREPARE, 0)).collect();
         let out = c.run(&qs).await;
         for (o, (_, _, code)) in out.iter().zip(bad) {
             assert_eq!(o.error.as_deref(), Some(code), "{o:?}");
@@ -240,18 +245,15 @@ async fn workload(cfg: Config) {
     }
 
     // Simple-protocol scripts, DDL and DML, text results, and a server notice.
-    assert_eq!(
-        c.run(&[("create table if not exists leak_t (id int, v text)", &[], FLAG_SIMPLE, 0)]).await[0].error,
-        None
-    );
+    assert_eq!(c.run(&[("create table if not exists leak_t (id int, v text)", &[], SIMPLE, 0)]).await[0].error, None);
     let before = c.notices;
     for i in 0..10 {
         let id = i.to_string();
         let out = c
             .run(&[
-                ("insert into leak_t values ($1::int, repeat('v', 50))", &[id.as_str()], FLAG_PREPARE | FLAG_TEXT, 0),
-                ("select 1; select 2, 3", &[], FLAG_SIMPLE, 0),
-                ("create table if not exists leak_t (id int)", &[], FLAG_SIMPLE, 0),
+                ("insert into leak_t values ($1::int, repeat('v', 50))", &[id.as_str()], PREPARE | TEXT, 0),
+                ("select 1; select 2, 3", &[], SIMPLE, 0),
+                ("create table if not exists leak_t (id int)", &[], SIMPLE, 0),
             ])
             .await;
         assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
@@ -262,14 +264,7 @@ async fn workload(cfg: Config) {
     // Cursors: one read to the end in batches of 7, one closed after its first batch.
     for close_early in [false, true] {
         let id = c.id();
-        c.pool.submit(vec![job(
-            id,
-            0,
-            FLAG_PREPARE | FLAG_CURSOR,
-            "select g::text from generate_series(1, 100) g",
-            &[],
-            7,
-        )]);
+        c.pool.submit(vec![job(id, 0, PREPARE | CURSOR, "select g::text from generate_series(1, 100) g", &[], 7)]);
         let out =
             c.wait(&[id], |pool, id, _| if close_early { pool.cursor_close(id) } else { pool.cursor_next(id) }).await;
         assert_eq!(out[0].error, None);
@@ -282,7 +277,7 @@ async fn workload(cfg: Config) {
         let (conn, other) = (c.pool.reserve().await.expect("reserve"), c.pool.reserve().await.expect("reserve"));
         let open = c.pool.stats().connections;
         let pid = value(&c.one("select pg_backend_pid()::text", &[], conn).await);
-        let ids = c.submit(&[("select pg_sleep(60)", &[], FLAG_PREPARE, conn)]);
+        let ids = c.submit(&[("select pg_sleep(60)", &[], PREPARE, conn)]);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(value(&c.one("select pg_terminate_backend($1::int)::text", &[&pid], other).await), "true");
         let out = c.wait(&ids, |_, _, _| {}).await;
@@ -309,7 +304,7 @@ async fn workload(cfg: Config) {
         value(&c.one(kill, &[], 0).await);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let qs: Vec<(&str, &[&str], u8, u32)> =
-            (0..8).map(|_| ("select pg_backend_pid()::text", &[] as &[&str], FLAG_PREPARE, 0)).collect();
+            (0..8).map(|_| ("select pg_backend_pid()::text", &[] as &[&str], PREPARE, 0)).collect();
         for o in c.run(&qs).await {
             seen.insert(value(&o));
         }
@@ -319,10 +314,10 @@ async fn workload(cfg: Config) {
     assert_eq!(value(&c.one("select count(*)::text from leak_t", &[], 0).await), "10");
 
     // end() with a query still running: it is destroyed after the timeout; later work is refused.
-    let _sleeping = c.submit(&[("select pg_sleep(60)", &[], FLAG_PREPARE, 0)]);
+    let _sleeping = c.submit(&[("select pg_sleep(60)", &[], PREPARE, 0)]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     c.pool.end(Some(Duration::from_millis(300))).await;
-    let ids = c.submit(&[("select 1", &[], FLAG_PREPARE, 0)]);
+    let ids = c.submit(&[("select 1", &[], PREPARE, 0)]);
     assert_eq!(c.wait(&ids, |_, _, _| {}).await[0].error.as_deref(), Some("CONNECTION_ENDED"));
     assert!(c.pool.reserve().await.is_err());
     drop(c);
@@ -330,7 +325,7 @@ async fn workload(cfg: Config) {
     // A second pool that ends cleanly, with nothing running.
     let mut c = Client::new(cfg);
     let qs: Vec<(&str, &[&str], u8, u32)> =
-        (0..20).map(|_| ("select 'ok'::text", &[] as &[&str], FLAG_PREPARE, 0)).collect();
+        (0..20).map(|_| ("select 'ok'::text", &[] as &[&str], PREPARE, 0)).collect();
     assert!(c.run(&qs).await.iter().all(|o| value(o) == "ok"));
     c.pool.end(None).await;
     assert_eq!(c.pool.stats().connections, 0);

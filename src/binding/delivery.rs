@@ -18,7 +18,7 @@ pub(super) type OnFrames<'a> = Function<'a, FnArgs<(Either<u32, Buffer>, bool)>,
 pub struct Frames(Vec<u8>);
 
 /// The Buffer the facade made once for this pool's chunks of frames (at most
-/// [`crate::core::pool::POLL_BYTES`] but for one large push): a chunk is copied into it and JS is
+/// [`crate::core::protocol::POLL_BYTES`] but for one large push): a chunk is copied into it and JS is
 /// told its length, so that no Buffer is made per delivery (making one through N-API was about 7% of
 /// the JS thread's time for queries awaited one after another). Written only on the JS thread (by
 /// the frames callback and `takeFrames`), after JS has decoded the previous chunk: decoding is

@@ -11,6 +11,7 @@ use crate::core::config::{Config, EnvOverlay};
 use crate::core::credentials::{static_credentials, CredentialCache, Source};
 use crate::core::error::Error;
 use crate::core::pool::{Pool, PoolOptions, PoolStats, Reservation};
+use crate::core::protocol::CopyOp;
 use crate::core::transport::NoticeHandler;
 use crate::core::wire::FrameWriter;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -63,6 +64,10 @@ fn end_with_env(env: &Env, pool: &Arc<Pool>) -> napi::Result<()> {
 
 #[napi]
 impl NativePool {
+    /// `textOids`: column types to deliver as text (custom parsers). `credentialsProvider`: an async
+    /// function returning AWS credentials (used instead of the default chain).
+    /// `frames`: the Buffer chunks of completion frames are copied into; `onFrames` gets the length of
+    /// the chunk in it, or a Buffer of its own for a chunk larger than `frames`.
     #[napi(
         constructor,
         ts_args_type = "url: string | undefined | null, options: Record<string, unknown>, textOids: number[], frames: Buffer, onFrames: (frames: number | Buffer, more: boolean) => void, credentialsProvider?: () => Promise<{ accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiration?: number }>, onConnectionClose?: (connection: number) => void, variables?: Record<string, string>"
@@ -102,7 +107,7 @@ impl NativePool {
         view(self.pool.config())
     }
 
-    /// `submit(batch)`: queues a batch of queries encoded by the facade (see `core::wire`); the
+    /// `submit(batch)`: queues a batch of queries encoded by the facade (see `core::protocol`); the
     /// function is bound to this pool (see `binding::submit`).
     #[napi(ts_return_type = "(batch: Buffer) => void")]
     pub fn submitter<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
@@ -218,14 +223,14 @@ fn seconds(secs: Option<f64>) -> Option<Duration> {
     secs.filter(|t| t.is_finite() && *t >= 0.0).map(Duration::from_secs_f64)
 }
 
-/// A COPY operation from its number (see `core::copy::Op`): 0 write `data`, 1 end, 2 abort, 3 read.
+/// A COPY operation from its number (see `core::protocol::CopyOp`); `Write` carries `data`.
 fn copy_op(op: u32, data: Option<&[u8]>) -> napi::Result<crate::core::copy::Op> {
     use crate::core::copy::Op;
-    Ok(match (op, data) {
-        (0, Some(d)) => Op::Write(d.to_vec()),
-        (1, _) => Op::End,
-        (2, _) => Op::Abort,
-        (3, _) => Op::Read,
+    Ok(match (CopyOp::from_value(op), data) {
+        (Some(CopyOp::Write), Some(d)) => Op::Write(d.to_vec()),
+        (Some(CopyOp::End), _) => Op::End,
+        (Some(CopyOp::Abort), _) => Op::Abort,
+        (Some(CopyOp::Read), _) => Op::Read,
         _ => return Err(napi::Error::new(napi::Status::InvalidArg, format!("copy: unknown operation {op}"))),
     })
 }

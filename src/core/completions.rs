@@ -6,15 +6,13 @@
 //! in one go, and a large result stops reading rows while too many bytes wait (see [`ROOM_BYTES`]).
 
 use crate::core::lock;
+use crate::core::protocol::POLL_BYTES;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// At most this much (whole frames, at least one) is handed to JS per take, so that JS can give its
-/// event loop a turn between takes even when it falls behind a big result.
-pub const POLL_BYTES: usize = 128 * 1024;
 /// How many bytes of frames may wait for the binding before a large result stops reading rows
 /// (tokio-postgres then stops reading the socket, and TCP holds the server back): up to
 /// [`ROOM_BYTES`] always, up to [`ROOM_MAX_BYTES`] while the JS thread keeps taking them (it took

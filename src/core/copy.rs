@@ -7,7 +7,7 @@
 //!   one `Write` at a time and the next only after its ACK frame, and one `Read` at a time and the
 //!   next only after its DATA frame: at most one chunk or one batch is held here, whatever the pace
 //!   on either side.
-//! - core → JS: frames of the query's id ([`KIND_COPY`], [`KIND_COPY_ACK`], [`KIND_COPY_DATA`]),
+//! - core → JS: frames of the query's id ([`FrameKind::Copy`], [`FrameKind::CopyAck`], [`FrameKind::CopyData`]),
 //!   then DONE or ERROR when the copy is over.
 //!
 //! Backpressure: a `Write` is acknowledged once tokio-postgres has taken the chunk (its channel to
@@ -28,11 +28,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 use tokio_postgres::{Client, CopyInSink, CopyOutStream};
-
-/// The frame kinds of a running copy (see [`FrameKind`]).
-pub const KIND_COPY: u8 = FrameKind::Copy as u8;
-pub const KIND_COPY_ACK: u8 = FrameKind::CopyAck as u8;
-pub const KIND_COPY_DATA: u8 = FrameKind::CopyData as u8;
 
 /// A batch of COPY TO rows is closed at about this many bytes (and as soon as no further row is
 /// already read): the most the core holds for a Readable at a time.
@@ -103,14 +98,14 @@ pub fn direction(sql: &str) -> Option<Direction> {
 /// What the facade asks of a running copy.
 #[derive(Debug)]
 pub enum Op {
-    /// COPY FROM: send these bytes (acknowledged with [`KIND_COPY_ACK`]).
+    /// COPY FROM: send these bytes (acknowledged with [`FrameKind::CopyAck`]).
     Write(Vec<u8>),
     /// COPY FROM: the Writable ended: CopyDone, then DONE with the row count (or the server's error).
     End,
     /// Stop: a Writable destroyed (CopyFail; the connection stays usable) or a Readable destroyed
     /// (the rest of the data is read and dropped).
     Abort,
-    /// COPY TO: the next batch of rows ([`KIND_COPY_DATA`]).
+    /// COPY TO: the next batch of rows ([`FrameKind::CopyData`]).
     Read,
 }
 
@@ -201,13 +196,13 @@ pub async fn start(client: &Client, sql: &str, direction: Direction) -> Result<S
 
 /// The frame that tells the facade the copy has started (it then resolves the query with a stream).
 pub fn started_frame(id: u32, direction: Direction) -> Vec<u8> {
-    frame(id, KIND_COPY, &[u8::from(direction == Direction::Out)])
+    frame(id, FrameKind::Copy, &[u8::from(direction == Direction::Out)])
 }
 
-fn frame(id: u32, kind: u8, payload: &[u8]) -> Vec<u8> {
+fn frame(id: u32, kind: FrameKind, payload: &[u8]) -> Vec<u8> {
     let mut b = Vec::with_capacity(9 + payload.len());
     b.extend_from_slice(&id.to_le_bytes());
-    b.push(kind);
+    b.push(kind as u8);
     b.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     b.extend_from_slice(payload);
     b
@@ -247,7 +242,7 @@ async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &CompletionQueu
                     sent = sending => sent?,
                     _ = ops.aborted.notified() => return Ok(None),
                 }
-                frames.push(&frame(id, KIND_COPY_ACK, &[]));
+                frames.push(&frame(id, FrameKind::CopyAck, &[]));
             }
             Some(Op::End) => return Ok(Some(sink.as_mut().finish().await?)),
             // Dropping the sink sends CopyFail (and Sync): the server rolls the COPY back, and
@@ -310,7 +305,7 @@ impl Batch {
     fn new(id: u32) -> Self {
         let mut buf = Vec::with_capacity(BATCH_BYTES + 1024);
         buf.extend_from_slice(&id.to_le_bytes());
-        buf.push(KIND_COPY_DATA);
+        buf.push(FrameKind::CopyData as u8);
         buf.extend_from_slice(&[0; 8]); // frame length, row count
         Batch { buf, rows: 0 }
     }

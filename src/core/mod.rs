@@ -29,8 +29,6 @@ pub mod runtime;
 pub mod token;
 #[cfg(feature = "native")]
 pub mod transport;
-/// Old names of `pg_text` (see there).
-pub mod values;
 pub mod wire;
 pub mod ws;
 

@@ -22,7 +22,7 @@
 //!
 //! A running COPY takes [`CopyOp`]s from the facade (`NativePool.copy(id, op, data)`).
 
-pub use crate::core::values::Encoding;
+pub use crate::core::pg_text::Encoding;
 
 /// The size of a chunk of completion frames the core hands over at a time (a single query's push may
 /// be larger). The facade's frame buffer has this size: a chunk is copied into it, and a larger

@@ -6,21 +6,6 @@ use crate::core::protocol::{Flag, FrameKind, ParamKind};
 
 // The names the pool, the binding and tests/leak.rs import from here, with their old u8 type
 // (`crate::core::protocol` is their source; to be replaced by its enums).
-pub const FLAG_PREPARE: u8 = Flag::Prepare as u8;
-pub const FLAG_TEXT: u8 = Flag::Text as u8;
-pub const FLAG_SIMPLE: u8 = Flag::Simple as u8;
-pub const FLAG_DESCRIBE: u8 = Flag::Describe as u8;
-pub const FLAG_CURSOR: u8 = Flag::Cursor as u8;
-pub const FLAG_COPY: u8 = Flag::Copy as u8;
-pub const FLAG_FRESH: u8 = Flag::Fresh as u8;
-pub const KIND_COLUMNS: u8 = FrameKind::Columns as u8;
-pub const KIND_ROWS: u8 = FrameKind::Rows as u8;
-pub const KIND_DONE: u8 = FrameKind::Done as u8;
-pub const KIND_ERROR: u8 = FrameKind::Error as u8;
-pub const KIND_NOTICE: u8 = FrameKind::Notice as u8;
-pub const KIND_PARAMETERS: u8 = FrameKind::Parameters as u8;
-/// A query submission's old name.
-pub type Job = Query;
 
 /// A COLUMNS entry: name, type OID, table OID, column number, value encoding.
 pub type ColumnMeta = (String, u32, u32, i16, u8);
@@ -96,9 +81,9 @@ pub struct Query {
 }
 
 impl Query {
-    /// Whether `flag` (a [`Flag`]) is set.
-    pub fn has(&self, flag: impl Into<u8>) -> bool {
-        self.flags & flag.into() != 0
+    /// Whether `flag` is set.
+    pub fn has(&self, flag: Flag) -> bool {
+        self.flags & flag as u8 != 0
     }
 }
 
@@ -220,11 +205,11 @@ impl FrameWriter {
         }
     }
 
-    /// Starts a frame of `kind` (a [`FrameKind`]); returns where its length goes.
-    fn begin(&mut self, kind: impl Into<u8>) -> usize {
+    /// Starts a frame of `kind`; returns where its length goes.
+    fn begin(&mut self, kind: FrameKind) -> usize {
         self.close_rows();
         self.buf.extend_from_slice(&self.id.to_le_bytes());
-        self.buf.push(kind.into());
+        self.buf.push(kind as u8);
         let at = self.buf.len();
         self.buf.extend_from_slice(&0u32.to_le_bytes());
         at
@@ -325,8 +310,8 @@ impl FrameWriter {
         Self::json_frame(FrameKind::Notice, json)
     }
 
-    /// A frame of id 0 holding `json` (NOTICE, PARAMETERS: a [`FrameKind`]).
-    pub fn json_frame(kind: impl Into<u8>, json: &str) -> Vec<u8> {
+    /// A frame of id 0 holding `json` (NOTICE, PARAMETERS).
+    pub fn json_frame(kind: FrameKind, json: &str) -> Vec<u8> {
         let mut w = FrameWriter::new(0);
         let at = w.begin(kind);
         w.str(json);

@@ -6,7 +6,7 @@ use crate::core::copy;
 use crate::core::lock;
 use crate::core::pool::{job_finished, retire_if_dead, Connection, Inner};
 use crate::core::runtime;
-use crate::core::wire::{FrameWriter, Job};
+use crate::core::wire::{FrameWriter, Query};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,9 +18,9 @@ pub(super) async fn start(
     inner: &Arc<Inner>,
     s: &mut LiveSession,
     running: &mut Running,
-    retry: &mut Vec<Job>,
+    retry: &mut Vec<Query>,
     c: &Arc<Connection>,
-    job: Job,
+    job: Query,
     direction: copy::Direction,
 ) -> Option<RunFuture> {
     let completions = inner.completions.clone();

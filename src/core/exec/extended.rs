@@ -9,7 +9,8 @@ use crate::core::error::{Error, Result};
 use crate::core::lock;
 use crate::core::pg_text::{binary_to_js, Encoding};
 use crate::core::pool::{after_cancellable, retire_if_dead, Connection, Inner};
-use crate::core::wire::{ColumnMeta, FrameWriter, Job, FLAG_CURSOR, FLAG_DESCRIBE};
+use crate::core::protocol::Flag;
+use crate::core::wire::{ColumnMeta, FrameWriter, Query};
 use futures_util::TryStreamExt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ pub(super) fn run(
     inner: &Arc<Inner>,
     s: &mut LiveSession,
     c: &Arc<Connection>,
-    job: Job,
+    job: Query,
     prepared: Option<Arc<Prepared>>,
     text: bool,
     cursor: Option<Arc<Semaphore>>,
@@ -58,7 +59,7 @@ pub(super) fn run(
                 // After a FATAL the server sent unasked (idle session closed), nothing sent ran.
                 let unasked = !e.is_server_fatal() && ended_by_server.load(Ordering::SeqCst);
                 let behind = unasked || lock(&outstanding).first_key_value().map(|(k, _)| *k) != Some(seq);
-                if behind && job.conn == 0 && !w.flushed() && !job.has(FLAG_CURSOR) {
+                if behind && job.conn == 0 && !w.flushed() && !job.has(Flag::Cursor) {
                     return Some(job);
                 }
             } else {
@@ -80,7 +81,7 @@ async fn frame_result(
     client: &Client,
     completions: &CompletionQueue,
     w: &mut FrameWriter,
-    job: &Job,
+    job: &Query,
     prepared: Option<Arc<Prepared>>,
     text: bool,
     text_oids: &[u32],
@@ -88,7 +89,7 @@ async fn frame_result(
 ) -> Result<()> {
     let params: Vec<EncodedParam> = job.params.iter().map(EncodedParam).collect();
     let as_sql = || params.iter().map(|p| p as &dyn ToSql);
-    if job.has(FLAG_DESCRIBE) {
+    if job.has(Flag::Describe) {
         let p = prepared.as_ref().ok_or_else(|| Error::Other("describe needs a prepared statement".into()))?;
         let meta = column_meta(p.statement.columns(), text, text_oids);
         w.columns(&meta, &p.param_oids, &p.name);
@@ -158,7 +159,7 @@ async fn frame_result(
             match raw.0 {
                 None => w.null(),
                 Some(bytes) => w
-                    .value_with(|out| binary_to_js(*oid, encoding_of(*enc), bytes, out))
+                    .value_with(|out| binary_to_js(*oid, Encoding::from_byte(*enc), bytes, out))
                     .map_err(|e| Error::Other(e.0))?,
             }
         }
@@ -176,16 +177,4 @@ async fn frame_result(
     let tag = command_tag(prepared.as_deref(), &job.sql);
     w.done(if tag.1 { stream.rows_affected() } else { None }, true, &tag.0);
     Ok(())
-}
-
-/// A column's encoding from its COLUMNS-frame byte.
-fn encoding_of(e: u8) -> Encoding {
-    match e {
-        1 => Encoding::F64,
-        2 => Encoding::Bool,
-        3 => Encoding::Bytes,
-        4 => Encoding::TimeMs,
-        5 => Encoding::I32,
-        _ => Encoding::Text,
-    }
 }

@@ -17,7 +17,8 @@ use crate::core::error::Error;
 use crate::core::lock;
 use crate::core::pool::{cancel_if_running, fail, job_finished, Connection, Inner};
 use crate::core::transport;
-use crate::core::wire::{FrameWriter, Job, FLAG_COPY, FLAG_CURSOR, FLAG_SIMPLE, FLAG_TEXT, KIND_PARAMETERS};
+use crate::core::wire::{FrameWriter, Query};
+use crate::core::protocol::{Flag, FrameKind};
 use futures_util::stream::FuturesUnordered;
 use futures_util::FutureExt;
 use std::future::Future;
@@ -40,7 +41,7 @@ const YIELD_BYTES: usize = 16 * 1024;
 
 /// A query sent and not finished; it yields its job back when the connection died before the
 /// server could have started it (so it can run on another connection).
-pub type RunFuture = Pin<Box<dyn Future<Output = Option<Job>> + Send>>;
+pub type RunFuture = Pin<Box<dyn Future<Output = Option<Query>> + Send>>;
 /// A connection's queries sent and not finished.
 pub type Running = FuturesUnordered<RunFuture>;
 
@@ -89,9 +90,9 @@ pub(crate) async fn start(
     inner: &Arc<Inner>,
     s: &mut LiveSession,
     running: &mut Running,
-    retry: &mut Vec<Job>,
+    retry: &mut Vec<Query>,
     c: &Arc<Connection>,
-    job: Job,
+    job: Query,
 ) -> Option<RunFuture> {
     let completions = inner.completions.clone();
     if inner.cancelled.any() && inner.cancelled.take(job.id) {
@@ -106,12 +107,12 @@ pub(crate) async fn start(
         return None;
     }
     // readable() / writable() of a statement that is not COPY ... FROM / TO run it as a plain query.
-    if job.has(FLAG_COPY) {
+    if job.has(Flag::Copy) {
         if let Some(direction) = crate::core::copy::direction(&job.sql) {
             return copy::start(inner, s, running, retry, c, job, direction).await;
         }
     }
-    if job.has(FLAG_SIMPLE) {
+    if job.has(Flag::Simple) {
         return launch(inner, c, simple::run(inner, s, c, job), retry);
     }
     let prepared = match statements::prepare_in_order(inner, s, running, retry, c, &job).await {
@@ -127,24 +128,24 @@ pub(crate) async fn start(
             return None;
         }
     };
-    let cursor = job.has(FLAG_CURSOR).then(|| {
+    let cursor = job.has(Flag::Cursor).then(|| {
         let sem = Arc::new(Semaphore::new(0));
         lock(&inner.cursors).insert(job.id, sem.clone());
         sem
     });
-    let text = job.has(FLAG_TEXT);
+    let text = job.has(Flag::Text);
     launch(inner, c, extended::run(inner, s, c, job, prepared, text, cursor), retry)
 }
 
 /// Sends the query (see [`started`]), then a CancelRequest if it was cancelled while queued here.
-fn launch(inner: &Arc<Inner>, c: &Arc<Connection>, fut: RunFuture, retry: &mut Vec<Job>) -> Option<RunFuture> {
+fn launch(inner: &Arc<Inner>, c: &Arc<Connection>, fut: RunFuture, retry: &mut Vec<Query>) -> Option<RunFuture> {
     let fut = started(inner, c, fut, retry);
     cancel_if_running(inner, c);
     fut
 }
 
 /// Polls once, which sends the request now (in order); returns the future if it is still pending.
-fn started(inner: &Arc<Inner>, c: &Arc<Connection>, mut fut: RunFuture, retry: &mut Vec<Job>) -> Option<RunFuture> {
+fn started(inner: &Arc<Inner>, c: &Arc<Connection>, mut fut: RunFuture, retry: &mut Vec<Query>) -> Option<RunFuture> {
     match fut.as_mut().now_or_never() {
         None => Some(fut),
         Some(back) => {
@@ -161,7 +162,7 @@ async fn while_finishing<T>(
     inner: &Arc<Inner>,
     c: &Arc<Connection>,
     running: &mut Running,
-    retry: &mut Vec<Job>,
+    retry: &mut Vec<Query>,
     fut: impl Future<Output = T>,
 ) -> T {
     use futures_util::StreamExt;
@@ -180,5 +181,5 @@ async fn while_finishing<T>(
 /// The reported parameters as a PARAMETERS frame (the facade calls `onparameter` for changes).
 pub fn parameters_frame(params: Vec<(String, String)>) -> Vec<u8> {
     let map: serde_json::Map<String, serde_json::Value> = params.into_iter().map(|(k, v)| (k, v.into())).collect();
-    FrameWriter::json_frame(KIND_PARAMETERS, &serde_json::Value::Object(map).to_string())
+    FrameWriter::json_frame(FrameKind::Parameters, &serde_json::Value::Object(map).to_string())
 }

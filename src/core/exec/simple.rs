@@ -8,13 +8,13 @@ use crate::core::lock;
 use crate::core::pool::{after_cancellable, retire_if_dead, Connection, Inner};
 use crate::core::transport;
 use crate::core::pg_text::Encoding;
-use crate::core::wire::{ColumnMeta, FrameWriter, Job};
+use crate::core::wire::{ColumnMeta, FrameWriter, Query};
 use futures_util::TryStreamExt;
 use std::sync::Arc;
 use tokio_postgres::Client;
 
 /// The script as a future to launch.
-pub(super) fn run(inner: &Arc<Inner>, s: &mut LiveSession, c: &Arc<Connection>, job: Job) -> RunFuture {
+pub(super) fn run(inner: &Arc<Inner>, s: &mut LiveSession, c: &Arc<Connection>, job: Query) -> RunFuture {
     let client = s.client.clone();
     let completions = inner.completions.clone();
     let (owner, conn) = (inner.clone(), c.clone());
@@ -45,7 +45,7 @@ async fn run_script(
     client: &Client,
     completions: &CompletionQueue,
     conn: &Connection,
-    job: Job,
+    job: Query,
     key: (i32, i32),
     parameters_now: &transport::ParameterReader,
 ) {

@@ -6,7 +6,8 @@ use crate::core::command::command_of;
 use crate::core::error::{Error, Result};
 use crate::core::pool::{Connection, Inner};
 use crate::core::pg_text::encoding_for;
-use crate::core::wire::{ColumnMeta, Job, Param, FLAG_DESCRIBE, FLAG_FRESH, FLAG_PREPARE};
+use crate::core::wire::{ColumnMeta, Query, Param};
+use crate::core::protocol::Flag;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio_postgres::types::Type;
@@ -41,19 +42,19 @@ impl StatementCache {
 /// The statement `job` runs: from the cache, or prepared now (holding the connection's line until
 /// the Parse is answered, finishing earlier queries meanwhile); `None` for an unprepared query.
 /// `describe()` always asks the server (a table dropped and made again has new column metadata), and
-/// so does a query whose cached plan went stale (`FLAG_FRESH`).
+/// so does a query whose cached plan went stale (`Flag::Fresh`).
 pub(super) async fn prepare_in_order(
     inner: &Arc<Inner>,
     s: &mut LiveSession,
     running: &mut Running,
-    retry: &mut Vec<Job>,
+    retry: &mut Vec<Query>,
     c: &Arc<Connection>,
-    job: &Job,
+    job: &Query,
 ) -> Result<Option<Arc<Prepared>>> {
-    if !job.has(FLAG_PREPARE) && !job.has(FLAG_DESCRIBE) {
+    if !job.has(Flag::Prepare) && !job.has(Flag::Describe) {
         return Ok(None);
     }
-    if !job.has(FLAG_DESCRIBE) && !job.has(FLAG_FRESH) {
+    if !job.has(Flag::Describe) && !job.has(Flag::Fresh) {
         if let Some(p) = s.statements.get(&job.sql, &job.params) {
             return Ok(Some(p));
         }

@@ -14,7 +14,7 @@ use crate::core::exec::{self, LiveSession, Running};
 use crate::core::lock;
 use crate::core::runtime;
 use crate::core::transport;
-use crate::core::wire::Job;
+use crate::core::wire::Query;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
@@ -51,7 +51,7 @@ pub(crate) enum Stop {
 /// A connection as the pool sees it.
 pub(crate) struct Conn {
     pub(crate) id: u32,
-    pub(super) tx: mpsc::UnboundedSender<Job>,
+    pub(super) tx: mpsc::UnboundedSender<Query>,
     /// Queries given to the driver and not finished (placement reads it).
     inflight: AtomicUsize,
     /// Taken out of the pool by `reserve()` (a transaction, `sql.reserve()`).
@@ -71,7 +71,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(super) fn new(id: u32, tx: mpsc::UnboundedSender<Job>) -> Conn {
+    pub(super) fn new(id: u32, tx: mpsc::UnboundedSender<Query>) -> Conn {
         Conn {
             id,
             tx,
@@ -143,12 +143,12 @@ impl Conn {
 pub(super) struct Driver {
     pub(super) inner: Arc<Inner>,
     pub(super) conn: Arc<Conn>,
-    pub(super) rx: mpsc::UnboundedReceiver<Job>,
+    pub(super) rx: mpsc::UnboundedReceiver<Query>,
     pub(super) session: LiveSession,
     /// Queries sent and not finished; each yields its job back if it can run elsewhere.
     pub(super) running: Running,
     /// Jobs handed back by queries that could not have run (to be placed again).
-    pub(super) retry: Vec<Job>,
+    pub(super) retry: Vec<Query>,
     /// Fires when the connection task ends (the session closed).
     pub(super) closed: oneshot::Receiver<Option<Error>>,
     /// The connection task: aborting it drops the socket at once.
@@ -163,7 +163,7 @@ pub(super) struct Driver {
     spinner: Spinner,
     answer: AnswerSpin,
     /// A job taken while spinning (see `Spinner`), handled like one from the channel.
-    spun: Option<Job>,
+    spun: Option<Query>,
 }
 
 impl Driver {
@@ -171,7 +171,7 @@ impl Driver {
     pub(super) async fn new(
         inner: Arc<Inner>,
         conn: Arc<Conn>,
-        rx: mpsc::UnboundedReceiver<Job>,
+        rx: mpsc::UnboundedReceiver<Query>,
         s: transport::Session,
     ) -> Self {
         let check = matches!(inner.cfg.transport, Transport::WebSocket { connection_check: true });
@@ -283,7 +283,7 @@ async fn alive(session: &LiveSession, check: bool) -> bool {
 }
 
 /// The next job: one taken while spinning, else from the channel.
-async fn next_job(spun: &mut Option<Job>, rx: &mut mpsc::UnboundedReceiver<Job>) -> Option<Job> {
+async fn next_job(spun: &mut Option<Query>, rx: &mut mpsc::UnboundedReceiver<Query>) -> Option<Query> {
     match spun.take() {
         Some(job) => Some(job),
         None => rx.recv().await,

@@ -7,7 +7,7 @@ use super::{lifecycle, Inner, State};
 use crate::core::completions::CompletionQueue;
 use crate::core::error::Error;
 use crate::core::lock;
-use crate::core::wire::{FrameWriter, Job};
+use crate::core::wire::{FrameWriter, Query};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -19,7 +19,7 @@ pub(crate) fn fail(completions: &CompletionQueue, id: u32, e: &Error) {
 }
 
 /// Takes a new query (or one handed back by a connection that could not send it).
-pub(super) fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Job) {
+pub(super) fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Query) {
     // After end() the pool takes no new work; a reserved connection still answers for itself while
     // it is open (a transaction finishing during a graceful end, as in postgres.js).
     if st.ended && job.conn == 0 {
@@ -29,7 +29,7 @@ pub(super) fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Job) {
 }
 
 /// Gives a job taken before any end() to its connection, an idle one, a new one, or the queue.
-pub(super) fn place(inner: &Arc<Inner>, st: &mut State, job: Job) {
+pub(super) fn place(inner: &Arc<Inner>, st: &mut State, job: Query) {
     if job.conn != 0 {
         match st.conns.iter().find(|c| c.id == job.conn && c.is_reserved()) {
             Some(c) => send(c, job),
@@ -59,7 +59,7 @@ pub(super) fn place(inner: &Arc<Inner>, st: &mut State, job: Job) {
 }
 
 /// Hands a query to a connection's driver.
-pub(super) fn send(c: &Arc<Conn>, job: Job) {
+pub(super) fn send(c: &Arc<Conn>, job: Query) {
     c.add_inflight();
     // The driver owns the receiver until it has left the pool's list, so this cannot fail while
     // the connection is listed; a failure would mean a bug, and the job's error is reported then.

@@ -11,7 +11,7 @@ use crate::core::exec;
 use crate::core::lock;
 use crate::core::runtime;
 use crate::core::transport;
-use crate::core::wire::Job;
+use crate::core::wire::Query;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -32,7 +32,7 @@ pub(super) enum Exit {
     SessionEnded,
     /// A query arrived on a session that had ended, or failed the connection check: it was never
     /// sent, so it goes back to the pool.
-    FoundDead(Job),
+    FoundDead(Query),
     /// The pool dropped the connection's channel.
     ChannelClosed,
 }
@@ -56,7 +56,7 @@ pub(super) fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
 }
 
 /// A connection's whole life: open, serve, leave.
-async fn live(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn live(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Query>) {
     let mut s = match open(&inner).await {
         Ok(s) => s,
         Err(e) => {
@@ -214,7 +214,7 @@ async fn leave(mut d: Driver, exit: Exit) {
 
 /// Removes the connection from the pool; jobs it had not started go back to the pool (or fail with
 /// `err`, the reason it could not be opened).
-pub(super) fn unlist(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiver<Job>, err: Option<&Error>) {
+pub(super) fn unlist(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::UnboundedReceiver<Query>, err: Option<&Error>) {
     let mut st = lock(&inner.state);
     st.conns.retain(|x| x.id != c.id);
     if let Some(e) = err.filter(|_| c.is_reserved()) {

@@ -28,7 +28,7 @@ use crate::core::lock;
 use crate::core::runtime;
 use crate::core::token::TokenSigner;
 use crate::core::transport::{self, NoticeHandler};
-use crate::core::wire::Job;
+use crate::core::wire::Query;
 use conn::{Conn, Stop};
 use connect_gate::ConnectGate;
 use dispatch::{dispatch, on_available};
@@ -56,7 +56,7 @@ struct State {
     next_id: u32,
     ended: bool,
     /// Jobs for which no connection can take work now (all reserved or retiring at `max`).
-    waiting: VecDeque<Job>,
+    waiting: VecDeque<Query>,
     reserve_waiters: VecDeque<oneshot::Sender<Result<u32>>>,
     /// Reserved connections that could not be opened, with the error: `reserve()` hands out a
     /// connection before it is open, so jobs sent to it may arrive after it failed; they fail with
@@ -138,7 +138,7 @@ impl Pool {
     }
 
     /// Queues jobs; their results arrive in the completion queue.
-    pub fn submit(&self, jobs: Vec<Job>) {
+    pub fn submit(&self, jobs: Vec<Query>) {
         let mut st = lock(&self.inner.state);
         for job in jobs {
             dispatch(&self.inner, &mut st, job);
@@ -288,7 +288,7 @@ impl Pool {
                 true
             }
         };
-        let (waiting, reservations): (Vec<Job>, Vec<_>) = {
+        let (waiting, reservations): (Vec<Query>, Vec<_>) = {
             let mut st = lock(&self.inner.state);
             (st.waiting.drain(..).collect(), st.reserve_waiters.drain(..).collect())
         };

@@ -6,7 +6,7 @@
 //! instead. Each spin that catches nothing makes the next ones rarer, so idle or distant traffic
 //! (real DSQL is a millisecond away) pays almost nothing.
 
-use crate::core::wire::Job;
+use crate::core::wire::Query;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -118,7 +118,7 @@ impl Spinner {
         self.backoff.ready()
     }
 
-    pub(super) fn spin(&mut self, rx: &mut mpsc::UnboundedReceiver<Job>) -> Option<Job> {
+    pub(super) fn spin(&mut self, rx: &mut mpsc::UnboundedReceiver<Query>) -> Option<Query> {
         let until = Instant::now() + SPIN_FOR;
         loop {
             for _ in 0..64 {
@@ -188,7 +188,7 @@ mod tests {
         assert_eq!((0..3).map(|_| s.ready()).collect::<Vec<_>>(), [false, false, true]);
         assert!(s.spin(&mut rx).is_none());
         assert_eq!((0..5).filter(|_| s.ready()).count(), 1);
-        let job = crate::core::wire::Job { id: 9, conn: 0, flags: 0, sql: "select 1".into(), params: vec![], batch: 0 };
+        let job = crate::core::wire::Query { id: 9, conn: 0, flags: 0, sql: "select 1".into(), params: vec![], batch: 0 };
         tx.send(job).unwrap();
         assert_eq!(s.spin(&mut rx).map(|j| j.id), Some(9));
         assert!(s.ready(), "a hit resets the back-off");
