@@ -3,6 +3,7 @@
 const { genericError, notTaggedCallError } = require('./errors.js')
 const { Helper, Parameter, inferType, serialize, arrayLiteral, defaultSerializers, ARRAY_ELEMENT, ELEMENT_ARRAY } = require('./types.js')
 const { normalizeTransform } = require('./transform.js')
+const { Buffer } = require('./platform.js')
 
 // Marks an object as a nested query: { [FRAGMENT]: true, strings, args } for a tagged template,
 // { [FRAGMENT]: true, unsafe: text, args } for sql.unsafe(text, args).

@@ -6,6 +6,7 @@
 // src/core/protocol.rs, whose numbers protocol.js holds.
 
 const { connectionError } = require('./errors.js')
+const { CODE } = require('./codes.js')
 const { InFlight } = require('./inflight.js')
 const { performance } = require('./platform.js')
 const { Writer } = require('./submit.js')
@@ -83,13 +84,13 @@ class Client extends FrameReader {
     // After end() the pool takes no new work; a reserved connection (a transaction, sql.reserve()) still
     // answers for itself until it is released or closed, as in postgres.js.
     if (this.ended && (!q.conn || this.closed))
-      return q.reject(connectionError(q.conn ? 'CONNECTION_CLOSED' : 'CONNECTION_ENDED', '', this.address))
+      return q.reject(connectionError(q.conn ? CODE.CONNECTION_CLOSED : CODE.CONNECTION_ENDED, '', this.address))
     const id = this.nextId++
     this.nextId > 0xfffffff0 && (this.nextId = 1)
     this.pending.set(id, q)
     this.pending.size === 1 && this.busy(true)
     q.id = id
-    this.debug && this.debug(q.conn || 0, q.text, q.values0 || q.params, q.types)
+    this.debug && this.debug(q.conn || 0, q.text, q.givenParams || q.params, q.types)
     this.writer.query(id, q)
     // Many queries in one tick go over in slices: the native side starts sending the first ones
     // while JS still builds the rest. The first slice is small, so that the I/O thread starts early;

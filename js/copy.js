@@ -6,7 +6,7 @@
 // from the Readable's _read (Node calls it while its buffer is below the high-water mark), so neither
 // side buffers more than a chunk or a batch beyond what the stream itself holds.
 
-const { Readable, Writable } = require('stream')
+const { Buffer, Readable, Writable } = require('./platform.js')
 
 const { KIND_DONE, KIND_ERROR, KIND_COPY, KIND_COPY_ACK, KIND_COPY_DATA, OP_WRITE, OP_END, OP_ABORT, OP_READ } = require('./protocol.js')
 

@@ -6,6 +6,8 @@ const { FRAGMENT, Alternatives } = require('./build.js')
 const { ARRAY_ELEMENT } = require('./types.js')
 const { notTaggedCallError, genericError } = require('./errors.js')
 const { Result } = require('./result.js')
+const { Buffer } = require('./platform.js')
+const { CODE } = require('./codes.js')
 const { FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR, FLAG_FRESH, FLAG_COPY } = require('./protocol.js')
 const { isOCCError, backoff } = require('./retry.js')
 const { Copy } = require('./copy.js')
@@ -49,7 +51,7 @@ class QueryState {
     this.id = 0
     this.text = ''
     this.params = null // wire values
-    this.values0 = null // the values as given (debug)
+    this.givenParams = null // the parameters as the user gave them, before serialization (debug, error.parameters)
     this.types = null
     this.conn = 0
     this.current = null
@@ -152,7 +154,7 @@ function stackOf(fn, frames) {
 function shownParameters(q) {
   const statement = q.current !== null ? q.current.statement : null
   const types = statement ? statement.types : q.types
-  if (!statement && (!q.types || q.types.includes(0))) return q.values0 || q.params
+  if (!statement && (!q.types || q.types.includes(0))) return q.givenParams || q.params
   const params = q.params
   if (!params || !params.length) return params
   const out = new Array(params.length)
@@ -232,7 +234,7 @@ class Query extends Promise {
     if (state.cancelled) return Promise.resolve()
     state.cancelled = true
     state.started = true
-    this._reject(genericError('57014', 'canceling statement due to user request'))
+    this._reject(genericError(CODE.QUERY_CANCELED, 'canceling statement due to user request'))
     return Promise.resolve()
   }
 

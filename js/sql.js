@@ -5,14 +5,15 @@ const { build, buildUnsafe, serializeParams, helper, typed, json, array } = requ
 const { parserFor, defaultSerializers } = require('./types.js')
 const { TypeTables, sqlOptions } = require('./options.js')
 const { normalizeTransform } = require('./transform.js')
-const { genericError, notSupportedError, PostgresError } = require('./errors.js')
+const { genericError, notSupportedError, PostgresError, connectionError } = require('./errors.js')
+const { CODE } = require('./codes.js')
 const { Client, Target, nativeError, FRAME_BUFFER_BYTES } = require('./client.js')
 const { Result } = require('./result.js')
 const { Query, callSite } = require('./query.js')
 const { FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./protocol.js')
 const { resolveRetry, withRetry } = require('./retry.js')
 const { OPTION_ENV } = require('./defaults.js')
-const fs = require('fs')
+const { Buffer, env, readTextFile } = require('./platform.js')
 
 // Whether a serializers table (sql.options.serializers, which users may edit at any time) has a
 // function other than the defaults: a few keys, compared without allocating.
@@ -86,7 +87,7 @@ const NATIVE_ENV = [
 function nativeEnv() {
   const out = {}
   for (const name of NATIVE_ENV) {
-    const v = process.env[name]
+    const v = env(name)
     if (typeof v === 'string') out[name] = v
   }
   return out
@@ -225,9 +226,9 @@ function createSql(native, url, options) {
         const serializers = types.serializers
         q.types = q.types.map((type, i) => type || (known[i] && (Array.isArray(q.params[i]) || (serializers[known[i]] !== undefined && serializers[known[i]] !== defaultSerializers[known[i]])) ? known[i] : 0))
       }
-      q.values0 = q.params
+      q.givenParams = q.params
       try {
-        q.params = serializeParams(q.values0, q.types, types.serializers)
+        q.params = serializeParams(q.givenParams, q.types, types.serializers)
       } catch (err) {
         return query._reject(err)
       }
@@ -294,7 +295,7 @@ function createSql(native, url, options) {
         if (args && !Array.isArray(args) && typeof args === 'object') { opts = args; args = [] }
         if (!Array.isArray(args)) throw new TypeError('sql.file: args must be an array')
         const query = new Query(q => {
-          fs.promises.readFile(path, 'utf8').then(text => { q.unsafe = text; run(q) }, err => q._reject(err))
+          readTextFile(path).then(text => { q.unsafe = text; run(q) }, err => q._reject(err))
         }, undefined, args, '', opts)
         query._state.origin = callSite(undefined, file, debug)
         return query
@@ -366,7 +367,7 @@ function createSql(native, url, options) {
   // this call.
   async function reserveConnection() {
     if (optionError !== null) throw optionError
-    if (client.ended) throw require('./errors.js').connectionError('CONNECTION_ENDED', '', client.address)
+    if (client.ended) throw connectionError(CODE.CONNECTION_ENDED, '', client.address)
     client.flush() // queries made before this reservation go first
     try {
       return await pool.reserveInOrder()
@@ -394,7 +395,7 @@ function createSql(native, url, options) {
     client.closed = true
     // Completions that arrived while ending are delivered; anything else was destroyed.
     client.onFrames(pool.pollNow())
-    client.rejectAll(timeout === null || timeout === undefined ? 'CONNECTION_ENDED' : 'CONNECTION_DESTROYED')
+    client.rejectAll(timeout === null || timeout === undefined ? CODE.CONNECTION_ENDED : CODE.CONNECTION_DESTROYED)
   }
   // As postgres.js: the connections close (after their work, or at `timeout` seconds), and the
   // instance stays usable: later queries open new connections.

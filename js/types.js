@@ -1,6 +1,7 @@
 'use strict'
 
 const { genericError, notTaggedCallError } = require('./errors.js')
+const { Buffer } = require('./platform.js')
 
 // The built-in types: name → OID, array OID ↔ element OID (generated from src/core/pg_text/catalogue.rs).
 const { OID, ARRAY_ELEMENT, ELEMENT_ARRAY } = require('./catalogue.js')

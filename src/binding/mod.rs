@@ -17,8 +17,7 @@ pub(crate) fn to_napi(e: crate::core::error::Error) -> napi::Error {
 
 /// The tokio runtime behind every async call: one worker thread unless `TOKIO_WORKER_THREADS` says
 /// otherwise (tokio reads it). One I/O thread beside the JS thread keeps a query's path to two
-/// threads: a second worker added cross-thread wake-ups (measured: ~9 instead of 6 per sequential
-/// query, 10–25 µs more latency) and no throughput on a 2-core machine.
+/// threads: a second worker adds cross-thread wake-ups to every query (figures in bench/NOTES.md).
 #[napi_derive::module_init]
 fn init() {
     // Runs once per env (each worker_threads Worker that loads the addon); napi keeps the first

@@ -246,8 +246,8 @@ impl DsqlPolicy {
         self.batches.push_back(Batch { internal: true, ..Batch::default() });
         let mut v = Vec::new();
         for (name, sql) in [(ROWBASE, base_sql()), (ROWCHECK, check_sql(limit))] {
-            v.extend(p::message(b'C', &[&b"S"[..], &cstrs(&[name])].concat()));
-            v.extend(parse_msg(name, &sql, &[0, 0]));
+            v.extend(p::message(b'C', &[&b"S"[..], &p::cstrs(&[name])].concat()));
+            v.extend(p::parse_msg(name, &sql, &[0, 0]));
         }
         v.extend(p::message(b'S', &[]));
         v
@@ -260,7 +260,7 @@ impl DsqlPolicy {
             SqlChecks::Off => None,
             SqlChecks::WarnOnly => {
                 let msg = format!("Aurora DSQL would reject this statement: {why}");
-                self.notices.extend(notice_response("WARNING", "01000", &msg));
+                self.notices.extend(p::notice_response("WARNING", "01000", &msg));
                 None
             }
             SqlChecks::Enforce => {
@@ -289,7 +289,7 @@ impl DsqlPolicy {
             eligible_commit = st.kind == Kind::Commit && tx.block && !self.failed;
             let broken = tx.apply(st.kind, implicit);
             if let Some(why) = st.violation.as_deref().or(broken) {
-                if let Some(v) = self.reject(why, query_msg) {
+                if let Some(v) = self.reject(why, p::query_msg) {
                     return v;
                 }
             }
@@ -328,7 +328,7 @@ impl DsqlPolicy {
             b.helpers = dml;
             b.conflict = conflict;
         }
-        let mut out = query_msg(&parts.join("\n;"));
+        let mut out = p::query_msg(&parts.join("\n;"));
         if discard {
             // DISCARD ALL / DEALLOCATE dropped our prepared helpers: prepare them again
             out.extend(self.prepare_helpers());
@@ -354,7 +354,7 @@ impl DsqlPolicy {
         let kind = single.map_or(Kind::Other, |s| s.kind);
         if let Some(why) = single.and_then(|s| s.violation.clone()) {
             self.prepared.remove(&name);
-            if let Some(v) = self.reject(&why, |marker| parse_msg(&name, marker, &[0, 0])) {
+            if let Some(v) = self.reject(&why, |marker| p::parse_msg(&name, marker, &[0, 0])) {
                 return v;
             }
         }
@@ -365,11 +365,11 @@ impl DsqlPolicy {
         if name.is_empty() && kind == Kind::Commit && self.tx.block && !self.failed {
             if let Some(err) = self.s.inject() {
                 self.ext_batch().conflict = Some(err);
-                return Verdict::Replace(parse_msg(&name, "ROLLBACK", rest));
+                return Verdict::Replace(p::parse_msg(&name, "ROLLBACK", rest));
             }
         }
         match single {
-            Some(s) if a.stripped_async => Verdict::Replace(parse_msg(&name, &s.text, rest)),
+            Some(s) if a.stripped_async => Verdict::Replace(p::parse_msg(&name, &s.text, rest)),
             _ => Verdict::Forward,
         }
     }
@@ -394,7 +394,7 @@ impl DsqlPolicy {
         self.copy_open |= self.copy_from.contains(stmt);
         // an extended-protocol batch is one transaction
         if let Some(why) = self.tx.apply(kind, true) {
-            if let Some(v) = self.reject(why, |marker| bind_msg(&portal, marker, rest)) {
+            if let Some(v) = self.reject(why, |marker| p::bind_msg(&portal, marker, rest)) {
                 return v;
             }
         }
@@ -673,47 +673,14 @@ fn check_sql(limit: u64) -> String {
     )
 }
 
-fn cstrs(parts: &[&str]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for s in parts {
-        b.extend_from_slice(s.as_bytes());
-        b.push(0);
-    }
-    b
-}
-
-fn query_msg(sql: &str) -> Vec<u8> {
-    p::message(b'Q', &cstrs(&[sql]))
-}
-
-/// Parse with the given name, text and raw parameter-type section.
-fn parse_msg(name: &str, sql: &str, types: &[u8]) -> Vec<u8> {
-    let mut b = cstrs(&[name, sql]);
-    b.extend_from_slice(types);
-    p::message(b'P', &b)
-}
-
-/// Bind of `stmt` to `portal` with the rest of an original Bind body (formats and values).
-fn bind_msg(portal: &str, stmt: &str, rest: &[u8]) -> Vec<u8> {
-    let mut b = cstrs(&[portal, stmt]);
-    b.extend_from_slice(rest);
-    p::message(b'B', &b)
-}
-
 /// Runs our prepared helper `name` in a portal of the same name: Bind, Describe, Execute, Close.
 /// Answers: BindComplete, RowDescription, DataRow, CommandComplete, CloseComplete.
 fn helper_msgs(name: &str) -> Vec<u8> {
-    let mut v = bind_msg(name, name, &[0, 0, 0, 0, 0, 0]);
-    v.extend(p::message(b'D', &[&b"P"[..], &cstrs(&[name])].concat()));
-    let mut exec = cstrs(&[name]);
+    let mut v = p::bind_msg(name, name, &[0, 0, 0, 0, 0, 0]);
+    v.extend(p::message(b'D', &[&b"P"[..], &p::cstrs(&[name])].concat()));
+    let mut exec = p::cstrs(&[name]);
     exec.put_u32(0);
     v.extend(p::message(b'E', &exec));
-    v.extend(p::message(b'C', &[&b"P"[..], &cstrs(&[name])].concat()));
+    v.extend(p::message(b'C', &[&b"P"[..], &p::cstrs(&[name])].concat()));
     v
-}
-
-fn notice_response(severity: &str, code: &str, msg: &str) -> Vec<u8> {
-    let mut e = p::error_response(severity, code, msg);
-    e[0] = b'N';
-    e
 }

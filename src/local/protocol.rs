@@ -260,6 +260,42 @@ pub fn parse_password(body: &[u8]) -> Option<&str> {
     (pos == body.len()).then_some(s)
 }
 
+/// Null-terminated strings, one after another (message bodies).
+pub(super) fn cstrs(parts: &[&str]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for s in parts {
+        b.extend_from_slice(s.as_bytes());
+        b.push(0);
+    }
+    b
+}
+
+/// A simple Query message.
+pub(super) fn query_msg(sql: &str) -> Vec<u8> {
+    message(b'Q', &cstrs(&[sql]))
+}
+
+/// Parse with the given name, text and raw parameter-type section.
+pub(super) fn parse_msg(name: &str, sql: &str, types: &[u8]) -> Vec<u8> {
+    let mut b = cstrs(&[name, sql]);
+    b.extend_from_slice(types);
+    message(b'P', &b)
+}
+
+/// Bind of `stmt` to `portal` with the rest of an original Bind body (formats and values).
+pub(super) fn bind_msg(portal: &str, stmt: &str, rest: &[u8]) -> Vec<u8> {
+    let mut b = cstrs(&[portal, stmt]);
+    b.extend_from_slice(rest);
+    message(b'B', &b)
+}
+
+/// A NoticeResponse with the fields of an ErrorResponse.
+pub(super) fn notice_response(severity: &str, code: &str, msg: &str) -> Vec<u8> {
+    let mut e = error_response(severity, code, msg);
+    e[0] = b'N';
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
