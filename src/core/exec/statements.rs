@@ -4,10 +4,10 @@
 use super::{while_finishing, LiveSession, Running};
 use crate::core::command::command_of;
 use crate::core::error::{Error, Result};
-use crate::core::pool::{Connection, Inner};
 use crate::core::pg_text::encoding_for;
-use crate::core::wire::{ColumnMeta, Query, Param};
+use crate::core::pool::{Connection, Inner};
 use crate::core::protocol::Flag;
+use crate::core::wire::{ColumnMeta, Param, Query};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio_postgres::types::Type;

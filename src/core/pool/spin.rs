@@ -188,7 +188,8 @@ mod tests {
         assert_eq!((0..3).map(|_| s.ready()).collect::<Vec<_>>(), [false, false, true]);
         assert!(s.spin(&mut rx).is_none());
         assert_eq!((0..5).filter(|_| s.ready()).count(), 1);
-        let job = crate::core::wire::Query { id: 9, conn: 0, flags: 0, sql: "select 1".into(), params: vec![], batch: 0 };
+        let job =
+            crate::core::wire::Query { id: 9, conn: 0, flags: 0, sql: "select 1".into(), params: vec![], batch: 0 };
         tx.send(job).unwrap();
         assert_eq!(s.spin(&mut rx).map(|j| j.id), Some(9));
         assert!(s.ready(), "a hit resets the back-off");
