@@ -6,7 +6,7 @@ use super::tls::tls_for;
 use super::websocket::open_websocket;
 use super::{connect_error, Connector};
 use crate::core::config::Config;
-use crate::core::error::{Error, Result};
+use crate::core::error::{code, Error, Result};
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_postgres::Client;
@@ -122,7 +122,7 @@ pub async fn cancel(cfg: &Config, connector: &Connector, target: &CancelTarget) 
     match tokio::time::timeout(cfg.connect_timeout, send).await {
         Ok(sent) => sent,
         Err(_) => Err(Error::connection(
-            "CONNECT_TIMEOUT",
+            code::CONNECT_TIMEOUT,
             format!(
                 "write CONNECT_TIMEOUT {}:{} (connect_timeout {}s, sending a CancelRequest)",
                 cfg.host,

@@ -31,7 +31,7 @@ pub use proxy::{proxy_for, Proxy};
 
 use crate::core::close_wait::{CloseWait, MakeCloseWait};
 use crate::core::config::{Config, Tls, Transport};
-use crate::core::error::{with_causes, DbError, Error, Result};
+use crate::core::error::{code, with_causes, DbError, Error, Result};
 use driver::spawn_driver;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -153,13 +153,13 @@ pub(super) fn connect_error(e: tokio_postgres::Error) -> Error {
     let text = with_causes(&e);
     let lower = text.to_lowercase();
     let code = if lower.contains("timed out") || lower.contains("timeout") {
-        "CONNECT_TIMEOUT"
+        code::CONNECT_TIMEOUT
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        "TLS_ERROR"
+        code::TLS_ERROR
     } else if lower.contains("refused") {
         "ECONNREFUSED"
     } else {
-        "CONNECTION_CLOSED"
+        code::CONNECTION_CLOSED
     };
     Error::connection(code, text)
 }

@@ -2,7 +2,7 @@
 
 use super::tcp::io_error;
 use crate::core::config::Config;
-use crate::core::error::{Error, Result};
+use crate::core::error::{code, Error, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -83,7 +83,7 @@ impl Proxy {
         while !head.ends_with(b"\r\n\r\n") {
             if head.len() > 16 * 1024 {
                 return Err(Error::connection(
-                    "CONNECTION_CLOSED",
+                    code::CONNECTION_CLOSED,
                     format!("{at} sent an oversized response to CONNECT"),
                 ));
             }

@@ -2,7 +2,7 @@
 //! Node's codes (`ENOTFOUND`, `ECONNREFUSED`, ...) so that retry logic written for postgres.js works.
 
 use crate::core::config::Config;
-use crate::core::error::{Error, Result, SystemError, SystemTarget};
+use crate::core::error::{code, Error, Result, SystemError, SystemTarget};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -33,7 +33,7 @@ fn connect_failed(e: &std::io::Error, addr: SocketAddr) -> Error {
         K::AddrNotAvailable => "EADDRNOTAVAIL",
         K::TimedOut => "ETIMEDOUT",
         K::PermissionDenied => "EACCES",
-        _ => return Error::connection("CONNECTION_CLOSED", format!("connect {addr}: {e}")),
+        _ => return Error::connection(code::CONNECTION_CLOSED, format!("connect {addr}: {e}")),
     };
     Error::System(Box::new(SystemError {
         code,
@@ -83,9 +83,9 @@ pub(super) fn io_error(e: &std::io::Error, target: &str) -> Error {
     use std::io::ErrorKind as K;
     let code = match e.kind() {
         K::ConnectionRefused => "ECONNREFUSED",
-        K::TimedOut => "CONNECT_TIMEOUT",
+        K::TimedOut => code::CONNECT_TIMEOUT,
         K::ConnectionReset => "ECONNRESET",
-        _ => "CONNECTION_CLOSED",
+        _ => code::CONNECTION_CLOSED,
     };
     Error::connection(code, format!("{} {target}: {e}", code.to_lowercase()))
 }

@@ -4,7 +4,7 @@
 use super::proxy::proxy_for;
 use super::tcp::{io_error, open_tcp, tune};
 use crate::core::config::Config;
-use crate::core::error::{Error, Result};
+use crate::core::error::{code, Error, Result};
 use crate::core::ws::WsIo;
 use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
@@ -40,7 +40,7 @@ pub(super) async fn open_websocket(
             let s = tls
                 .connect(name, tcp)
                 .await
-                .map_err(|e| Error::connection("TLS_ERROR", format!("TLS handshake with {} failed: {e}", target())))?;
+                .map_err(|e| Error::connection(code::TLS_ERROR, format!("TLS handshake with {} failed: {e}", target())))?;
             (Box::new(s), "wss")
         }
         None => (Box::new(tcp), "ws"),
@@ -50,11 +50,11 @@ pub(super) async fn open_websocket(
         use tokio_tungstenite::tungstenite::Error as W;
         match e {
             W::Http(r) => Error::connection(
-                "CONNECTION_CLOSED",
+                code::CONNECTION_CLOSED,
                 format!("WebSocket upgrade to {url} refused: HTTP {}", r.status()),
             ),
             W::Io(e) => io_error(&e, &target()),
-            e => Error::connection("CONNECTION_CLOSED", format!("WebSocket upgrade to {url} failed: {e}")),
+            e => Error::connection(code::CONNECTION_CLOSED, format!("WebSocket upgrade to {url} failed: {e}")),
         }
     })?;
     Ok((WsIo::new(ws), peer))
