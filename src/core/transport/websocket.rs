@@ -37,10 +37,9 @@ pub(super) async fn open_websocket(
         Some(tls) => {
             let name = ServerName::try_from(cfg.host.clone())
                 .map_err(|_| Error::type_error(format!("host '{}' is not a valid TLS server name", cfg.host)))?;
-            let s = tls
-                .connect(name, tcp)
-                .await
-                .map_err(|e| Error::connection(code::TLS_ERROR, format!("TLS handshake with {} failed: {e}", target())))?;
+            let s = tls.connect(name, tcp).await.map_err(|e| {
+                Error::connection(code::TLS_ERROR, format!("TLS handshake with {} failed: {e}", target()))
+            })?;
             (Box::new(s), "wss")
         }
         None => (Box::new(tcp), "ws"),
