@@ -54,6 +54,8 @@ const KIND_COPY = 7
 const KIND_COPY_ACK = 8
 // Rows of a COPY TO: `u32 n`, then `n × (u32 len + bytes)`, one entry per CopyData message.
 const KIND_COPY_DATA = 9
+// A connect or token event of the pool (id 0): `u32 len + JSON` (see `core::pool::events`).
+const KIND_EVENT = 10
 
 // Column value encodings in ROWS frames (`Encoding`): UTF-8 text, f64, one byte 0/1, raw bytes,
 // f64 ms since the Unix epoch (NaN for ±infinity), i32; all little-endian.
@@ -80,7 +82,7 @@ const POLL_BYTES = 131072
 module.exports = {
   FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR, FLAG_COPY, FLAG_FRESH,
   PARAM_TEXT, PARAM_BINARY, PARAM_ALTERNATIVES, PARAM_DATE, PARAM_NUMBER, PARAM_INT,
-  KIND_COLUMNS, KIND_ROWS, KIND_DONE, KIND_ERROR, KIND_NOTICE, KIND_PARAMETERS, KIND_COPY, KIND_COPY_ACK, KIND_COPY_DATA,
+  KIND_COLUMNS, KIND_ROWS, KIND_DONE, KIND_ERROR, KIND_NOTICE, KIND_PARAMETERS, KIND_COPY, KIND_COPY_ACK, KIND_COPY_DATA, KIND_EVENT,
   ENC_TEXT, ENC_F64, ENC_BOOL, ENC_BYTES, ENC_TIME, ENC_I32,
   OP_WRITE, OP_END, OP_ABORT, OP_READ,
   POLL_BYTES

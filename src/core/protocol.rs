@@ -19,6 +19,8 @@
 //! - NOTICE (id 0): `u32 len + JSON`
 //! - PARAMETERS (id 0): `u32 len + JSON` object of server parameters, once per new connection
 //! - COPY, COPY_ACK, COPY_DATA: a running COPY's frames (see `core::copy`)
+//! - EVENT (id 0): `u32 len + JSON`, a connection attempt that ended (`"event":"connect"`) or a token
+//!   signed (`"event":"token"`); the JSON's fields are documented in `core::pool::events`
 //!
 //! A running COPY takes [`CopyOp`]s from the facade (`NativePool.copy(id, op, data)`).
 
@@ -142,6 +144,8 @@ protocol_enum! {
         CopyAck = 8 => "KIND_COPY_ACK",
         /// Rows of a COPY TO: `u32 n`, then `n × (u32 len + bytes)`, one entry per CopyData message.
         CopyData = 9 => "KIND_COPY_DATA",
+        /// A connect or token event of the pool (id 0): `u32 len + JSON` (see `core::pool::events`).
+        Event = 10 => "KIND_EVENT",
     }
 }
 
