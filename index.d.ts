@@ -311,6 +311,12 @@ declare namespace auroraDSQLPostgres {
     retry?: boolean | RetryOptions | undefined
     /** Receives OCC retry messages. */
     logger?: Logger | undefined
+    /**
+     * Puts each query's parameter values (as given) in the `aurora-dsql-postgres:query` tracing channel's
+     * context (`parameters`), for subscribers such as `aurora-dsql-postgres/otel` with `includeParameters`.
+     * Default `false`: subscribers see the parameter count only.
+     */
+    traceParameters?: boolean | undefined
 
     /** Pool size. Default 10 (`PGMAX`). */
     max?: number | undefined
@@ -869,6 +875,9 @@ declare namespace auroraDSQLPostgres {
     /** Pins one connection until `release()`. */
     reserve(): Promise<ReservedSql<TTypes>>
 
+    /** The pool's and the facade's counters now (see {@link SqlStats}); a call costs a few microseconds. */
+    stats(): SqlStats
+
     /** @deprecated Aurora DSQL has no LISTEN/NOTIFY: always rejects with DSQL_NOT_SUPPORTED. */
     listen(channel: string, onnotify: (value: string) => void, onlisten?: (() => void) | undefined): Promise<never>
     /** @deprecated Aurora DSQL has no logical replication: always rejects with DSQL_NOT_SUPPORTED. */
@@ -887,6 +896,141 @@ declare namespace auroraDSQLPostgres {
     savepoint(this: never, first: any, ...rest: any[]): any
     /** @deprecated Aurora DSQL has no PREPARE TRANSACTION: always rejects with DSQL_NOT_SUPPORTED. */
     prepare(name: string): Promise<never>
+  }
+
+  /**
+   * `sql.stats()`: gauges (what is now) and counters (since the instance was made, never reset). One schema
+   * for every instance; fields may be added (hosts and failovers with multi-Region support), none removed.
+   */
+  interface SqlStats {
+    /** Connections in the pool (open, opening and reserved). */
+    connections: number
+    /** Connections open (authenticated). */
+    open: number
+    /** Connections being opened (TCP, TLS, token, authentication). */
+    opening: number
+    /** Open connections with no query in flight and not reserved. */
+    idle: number
+    /** Open connections with a query in flight or reserved. */
+    busy: number
+    /** Connections reserved by `sql.begin` / `sql.reserve()`. */
+    reserved: number
+    /** Queries sent and not yet answered. */
+    inflight: number
+    /** Queries and reservations waiting for a connection. */
+    waiting: number
+    /** Counter: queries submitted. */
+    queries: number
+    /** Counter: connection attempts (each retry of an open counts). */
+    connectAttempts: number
+    /** Counter: connection attempts that failed. */
+    connectFailures: number
+    /** Counter: authentication tokens signed (one per connection attempt). */
+    tokensSigned: number
+    /** Counter: times the credential provider or the AWS default chain was called (cached credentials not counted). */
+    credentialResolutions: number
+    /** Counter: bytes received from the server's sockets. */
+    bytesIn: number
+    /** Counter: bytes sent to the server's sockets. */
+    bytesOut: number
+    /** Counter: failed queries by SQLSTATE class (`'40'`, `'42'`), connection errors by their code (`'CONNECTION_CLOSED'`). */
+    errorsByClass: Record<string, number>
+    /** Counter: queries that failed with an OCC conflict (40001, OC000, OC001), retried or not. */
+    occConflicts: number
+    /** Counter: OCC retries made (`sql.begin` callbacks and, with `retry.statements`, single statements). */
+    occRetries: number
+  }
+
+  /**
+   * The context of the `aurora-dsql-postgres:query` tracing channel (`node:diagnostics_channel`), one per
+   * query: `start`/`end` when it is sent (in the async context where the query was made), then `error` (if
+   * it failed), `asyncStart` and `asyncEnd` when it settles, before the caller resumes. Never holds a
+   * token or a credential; parameter values only with `traceParameters: true`.
+   */
+  interface QueryTraceContext {
+    /** The query text as sent (`$1`, `$2` placeholders). */
+    query: string
+    parameterCount: number
+    /** The values as given; only with the `traceParameters: true` option. */
+    parameters?: unknown[] | undefined
+    /** The command tag's command (`'SELECT'`, `'INSERT'`), once answered. */
+    command: string | null
+    /** Rows returned or affected, once answered. */
+    rowCount: number | null
+    /** The cluster host name (also over WebSocket) and port. */
+    serverAddress: string
+    serverPort: number
+    database: string
+    region: string
+    transport: 'tcp' | 'websocket'
+    /** The reserved connection (a transaction, `sql.reserve()`, a cursor); null when the pool chose one. */
+    connection: number | null
+    /** The server's backend process id, once answered. */
+    processId: number | null
+    /** Other queries of this instance in flight when it was sent. */
+    inflight: number
+    /** At least as many queries in flight as the pool has connections: it was queued behind another on its connection. */
+    pipelined: boolean
+    /** Times it was sent again: OCC retries of a single statement (`retry.statements`), a stale cached plan. */
+    retries: number
+    /** `query.cancel()` was called. */
+    cancelled: boolean
+    /** The resolved value (a Result), at `asyncStart`/`asyncEnd`. */
+    result?: unknown
+    /** The error it rejected with (a PostgresError carries the SQLSTATE in `code`). */
+    error?: Error | undefined
+  }
+
+  /** The context of the `aurora-dsql-postgres:transaction` tracing channel: one per `sql.begin`, all OCC attempts in it. */
+  interface TransactionTraceContext {
+    /** `sql.begin`'s mode (`'read only'`), or `''`. */
+    mode: string
+    serverAddress: string
+    serverPort: number
+    database: string
+    region: string
+    transport: 'tcp' | 'websocket'
+    /** Times the callback ran (1 + OCC retries). */
+    attempts: number
+    /** Of the last attempt. */
+    outcome: 'committed' | 'rolled_back' | 'commit_failed' | null
+    result?: unknown
+    error?: Error | undefined
+  }
+
+  /**
+   * The context of the `aurora-dsql-postgres:connect` tracing channel: one `start`/`end` per connection
+   * attempt once it has ended (`error` before `end` when it failed), published in the async context of
+   * the query that made the pool open the connection, else in the connector's root context.
+   */
+  interface ConnectTraceContext {
+    /** The pool's id of the query that caused it, or 0 (a reservation, a queued query, a replacement). */
+    query: number
+    connection: number
+    /** The attempt within one open, from 1. */
+    attempt: number
+    host: string
+    port: number
+    region: string
+    transport: 'tcp' | 'websocket'
+    ok: boolean
+    /** The failure's code: a SQLSTATE from the server (`'28000'`), or `'ECONNREFUSED'`, `'TLS_ERROR'`, `'CONNECT_TIMEOUT'`, ... */
+    code: string | null
+    /** Milliseconds of each phase (null where not measured): token signing (with credential resolution), TCP, TLS, authentication, total. */
+    ms: { token: number | null; tcp: number | null; tls: number | null; auth: number | null; total: number | null }
+    /** When it failed: an Error with `code` and the message. */
+    error?: Error | undefined
+  }
+
+  /** The context of the `aurora-dsql-postgres:token` tracing channel: one `start`/`end` per token signed. Never the token. */
+  interface TokenTraceContext {
+    /** As in {@link ConnectTraceContext}. */
+    query: number
+    connection: number
+    /** Milliseconds signing took, credential resolution included. */
+    ms: number | null
+    /** `'resolved'`: the credential provider or chain was called for this token; `'cached'`: cached credentials. */
+    credentials: 'cached' | 'resolved'
   }
 
   /** A `sql` pinned to one connection (`sql.reserve()`). */

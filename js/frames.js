@@ -7,7 +7,8 @@ const { PostgresError, connectionError } = require('./errors.js')
 const { Buffer } = require('./platform.js')
 const { Result } = require('./result.js')
 const { readRows, chunkStart, chunkEnd } = require('./rows.js')
-const { FLAG_DESCRIBE, KIND_COLUMNS, KIND_ROWS, KIND_DONE, KIND_ERROR, KIND_NOTICE, KIND_PARAMETERS, ENC_TEXT } = require('./protocol.js')
+const { FLAG_DESCRIBE, KIND_COLUMNS, KIND_ROWS, KIND_DONE, KIND_ERROR, KIND_NOTICE, KIND_PARAMETERS, KIND_EVENT, ENC_TEXT } = require('./protocol.js')
+const { publishEvent } = require('./tracing.js')
 
 // Whether buf[p, end) holds the bytes of `bytes`; short runs compared here, cheaper than a native call.
 function sameBytes(bytes, buf, p, end) {
@@ -69,7 +70,11 @@ class FrameReader {
         continue
       }
       const q = this.pending.get(id)
-      if (!q) continue
+      if (!q) {
+        // A connect or token event of the pool (id 0; js/tracing.js), parsed only while someone listens.
+        kind === KIND_EVENT && publishEvent(buf, start + 4, pos, this.pending)
+        continue
+      }
       // COPY frames (the kinds after PARAMETERS), and the end of a COPY that became a stream (js/copy.js).
       if (kind > KIND_PARAMETERS || (q.copy !== null && q.copy.stream !== null)) {
         // A stream's listeners run in here; one that throws must not cost the other queries their frames.

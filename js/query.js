@@ -11,6 +11,7 @@ const { CODE } = require('./codes.js')
 const { FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE, FLAG_CURSOR, FLAG_FRESH, FLAG_COPY } = require('./protocol.js')
 const { isOCCError, backoff } = require('./retry.js')
 const { Copy } = require('./copy.js')
+const { queryChannel, captureScope, endQueryTrace } = require('./tracing.js')
 
 // Queries waiting to start (see Query.handle). A resolved promise's then() is a cheaper microtask
 // than queueMicrotask, which makes an AsyncResource per call.
@@ -60,6 +61,10 @@ class QueryState {
     this.copy = null // readable() / writable() (see js/copy.js)
     this.origin = null // the caller's stack (see callSite)
     this.retried = null // the first error, when a stale statement was prepared again (see reject)
+    // With query-channel subscribers, the async scope of the trace (js/tracing.js): until it starts, the
+    // context where the query was made (a span around `sql\`...\`` or `await sql\`...\``), then its own.
+    this.scope = queryChannel.hasSubscribers ? captureScope() : null
+    this.trace = null // with query-channel subscribers: the trace's context while it is in flight
   }
 
   resolve(result) {
@@ -67,8 +72,9 @@ class QueryState {
     if (cur !== null) {
       cur.release && cur.release()
       // A cursor's callback form resolves once its last callback has finished (postgres.js awaits each).
-      if (cur.pending !== null) return cur.pending.then(() => this.query._resolve(result))
+      if (cur.pending !== null) return cur.pending.then(() => { this.trace !== null && endQueryTrace(this, result, null); this.query._resolve(result) })
     }
+    this.trace !== null && endQueryTrace(this, result, null)
     this.query._resolve(result)
   }
 
@@ -77,8 +83,10 @@ class QueryState {
     const retry = env.statementRetry
     // A COPY that has become a stream fails through its stream (the query resolved with it).
     if (this.copy !== null && this.copy.stream !== null) return this.copy.fail(err)
+    const occ = isOCCError(err)
+    occ && env.conflict()
     // A conflicting autocommit statement did not commit: with retry.statements it runs again.
-    if (retry && !conn && isOCCError(err) && this.attempts < retry.maxRetries) {
+    if (retry && !conn && occ && this.attempts < retry.maxRetries) {
       this.attempts++
       env.retried()
       const delay = backoff(retry, this.attempts)
@@ -97,6 +105,7 @@ class QueryState {
     this.cur !== null && this.cur.release && this.cur.release()
     describeError(err, this, env.debug)
     onError && onError(err)
+    this.trace !== null && endQueryTrace(this, null, err)
     this.query._reject(err)
   }
 
@@ -230,6 +239,7 @@ class Query extends Promise {
   // CancelRequest (the server then fails it with 57014); resolves once that was sent.
   cancel() {
     const state = this._state
+    state.trace !== null && (state.trace.cancelled = true)
     if (state.submitted) return state.cancelSubmitted()
     if (state.cancelled) return Promise.resolve()
     state.cancelled = true

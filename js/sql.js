@@ -14,6 +14,7 @@ const { FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./proto
 const { resolveRetry, withRetry } = require('./retry.js')
 const { OPTION_ENV } = require('./defaults.js')
 const { Buffer, env, readTextFile } = require('./platform.js')
+const { queryChannel, transactionChannel, startQueryTrace, endQueryTrace, traceTransaction } = require('./tracing.js')
 
 // Whether a serializers table (sql.options.serializers, which users may edit at any time) has a
 // function other than the defaults: a few keys, compared without allocating.
@@ -39,8 +40,15 @@ function needsParameterTypes(q, flags, serializers) {
 // sql.CLOSE: returned from a cursor callback to stop early (one value for every sql instance).
 const CLOSE = Object.freeze({ close: true })
 
+// A query that fails outside the completion frames (a cursor's callback, its connection): its trace ends too.
+function fail(query, err) {
+  const q = query._state
+  q.trace !== null && endQueryTrace(q, null, err)
+  query._reject(err)
+}
+
 // Options that live in JS only (functions, parsers) and are never sent to the native side.
-const JS_ONLY = new Set(['transform', 'types', 'onnotice', 'onparameter', 'debug', 'fetch_types', 'retry', 'logger', 'socket', 'publications', 'target_session_attrs', 'onclose', 'backoff', 'password', 'pass', 'connectionId', 'onReservedConnectionClose', 'no_prepare'])
+const JS_ONLY = new Set(['transform', 'types', 'onnotice', 'onparameter', 'debug', 'fetch_types', 'retry', 'logger', 'socket', 'publications', 'target_session_attrs', 'onclose', 'backoff', 'password', 'pass', 'connectionId', 'onReservedConnectionClose', 'no_prepare', 'traceParameters'])
 
 // Options postgres.js reads as strings or numbers: an object given there is converted as postgres.js
 // converts it (toString / valueOf), once, when the sql is made.
@@ -146,7 +154,9 @@ function createSql(native, url, options) {
   retryOption && retryOption !== true && resolveRetry(retryOption, undefined)
   const statementRetry = retryOption && retryOption.statements === true ? resolveRetry(retryOption, undefined) : null
   const logger = options.logger
-  let occRetries = 0
+  if (options.traceParameters !== undefined && typeof options.traceParameters !== 'boolean')
+    throw new TypeError('traceParameters must be a boolean')
+  let occRetries = 0, occConflicts = 0
   if (options.types !== undefined && (typeof options.types !== 'object' || options.types === null))
     throw new TypeError('types must be an object of { to, from, serialize, parse } entries')
   const transform = normalizeTransform(options.transform)
@@ -176,7 +186,12 @@ function createSql(native, url, options) {
   // postgres.js's sql.options (shared with transactions and reserved connections).
   const publicOptions = sqlOptions(resolved, options, { types, transform, parameters, debug, onnotice: options.onnotice || (n => console.log(n)) }) // eslint-disable-line no-console
   const ctx = { transform, serializers: types.serializers }
-  const env = { client, pool, statementRetry, logger, debug: !!debug, retried: () => occRetries++ }
+  // What the tracing channels report of this instance (js/tracing.js): where it connects, never credentials.
+  const traceOptions = { host: resolved.host, port: resolved.port, database: resolved.database, region: resolved.region, transport: resolved.transport, max: resolved.max }
+  const env = {
+    client, pool, statementRetry, logger, debug: !!debug, retried: () => occRetries++, conflict: () => occConflicts++,
+    traceOptions, traceParameters: options.traceParameters === true
+  }
 
   // Parameter types the server inferred, by query text (see makeSql's `run`).
   const inferred = new Map()
@@ -242,19 +257,23 @@ function createSql(native, url, options) {
         // Each batch's callback runs after the previous one has finished; the query resolves after the last.
         cur.onBatch = cur.fn
           ? rows => {
-            cur.pending = (cur.pending || Promise.resolve()).then(() => cur.fn(rows)).then(r => r === CLOSE ? cur.close() : cur.more(), err => { cur.close(); query._reject(err) })
+            cur.pending = (cur.pending || Promise.resolve()).then(() => cur.fn(rows)).then(r => r === CLOSE ? cur.close() : cur.more(), err => { cur.close(); fail(query, err) })
           }
           : rows => cur.push(rows)
         // A cursor holds its connection between batches: it gets one of its own.
         if (!conn) {
+          q.scope !== null || queryChannel.hasSubscribers ? startQueryTrace(query, env) : q.scope = null
           return reserveConnection().then(c => {
             if (q.cancelled) return pool.release(c)
             q.conn = c
+            q.trace !== null && (q.trace.connection = c)
             cur.release = () => { cur.release = null; pool.release(c) }
             client.enqueue(q)
-          }, err => query._reject(err))
+          }, err => fail(query, err))
         }
       }
+      // The trace starts here, once the query is built and sent (see js/tracing.js).
+      q.scope !== null || queryChannel.hasSubscribers ? startQueryTrace(query, env) : q.scope = null
       q.submitted = true
       client.enqueue(q)
     }
@@ -330,11 +349,18 @@ function createSql(native, url, options) {
     } catch (err) {
       return Promise.reject(err)
     }
-    const once = () => transaction(mode, fn)
+    if (transactionChannel.hasSubscribers) {
+      return traceTransaction(trace => {
+        const once = () => { trace.attempts++; return transaction(mode, fn, trace) }
+        return config ? withRetry(once, config, logger, () => occRetries++) : once()
+      }, env, mode)
+    }
+    const once = () => transaction(mode, fn, null)
     return config ? withRetry(once, config, logger, () => occRetries++) : once()
   }
 
-  async function transaction(mode, fn) {
+  // trace: the transaction channel's context (attempts, outcome), or null.
+  async function transaction(mode, fn, trace) {
     const conn = await reserveConnection()
     let failed = null, committing = false
     const tx = makeSql(conn, err => { failed = failed || err })
@@ -349,8 +375,10 @@ function createSql(native, url, options) {
       if (failed) throw failed
       committing = true
       await tx.unsafe('commit')
+      trace !== null && (trace.outcome = 'committed')
       return result
     } catch (err) {
+      trace !== null && (trace.outcome = committing ? 'commit_failed' : 'rolled_back')
       // As postgres.js: a failed COMMIT has ended the transaction (no ROLLBACK follows); a ROLLBACK that
       // fails (the connection is gone) rejects with its own error; else the callback's error, unless
       // that only says the transaction had already failed (25P02): then the query error that failed
@@ -404,7 +432,8 @@ function createSql(native, url, options) {
     client.flush()
     await pool.close(timeout === null || timeout === undefined ? undefined : Number(timeout))
   }
-  Object.defineProperty(sql, 'stats', { value: () => ({ ...pool.stats(), occRetries }) })
+  // The pool's counters (src/binding/pool.rs) and the facade's; the schema is index.d.ts's SqlStats.
+  Object.defineProperty(sql, 'stats', { value: () => ({ ...pool.stats(), occConflicts, occRetries }) })
   return sql
 }
 

@@ -1,0 +1,2 @@
+import cjs from './index.js'
+export const { instrument } = cjs
