@@ -42,6 +42,15 @@ const expectations = {
     // One connection per task: create table, three inserts, the count, the clean-up.
     assert.match(r.stdout, /^connections opened: 6$/m)
   },
+  'otel.mjs': r => {
+    assert.match(r.stdout, /^local DSQL endpoint [a-z0-9]{26}\.dsql\.us-east-1\.on\.aws on 127\.0\.0\.1:\d+$/m)
+    const tree = r.stdout.slice(r.stdout.indexOf('span tree:\n'))
+    // The query spans nest under the application's span and the transaction span, in order.
+    assert.match(tree, /^ {2}place order\n {4}CREATE TABLE \("create table if not exists example_orders/m)
+    assert.match(tree, /^ {4}transaction \(attempts 1, committed\)\n {6}BEGIN \("begin"\)\n {6}INSERT \("insert into example_orders \(id, item\) values \(\$1, \$2\)[^\n]*\n {6}SELECT \("select item from example_orders where id = \$1"\)\n {6}COMMIT \("commit"\)$/m)
+    assert.match(tree, /^ {4}SELECT \("select 1 \/ 0", SQLSTATE 22012\)\n {4}DROP TABLE \("drop table example_orders"\)$/m)
+    assert.ok(!tree.includes("'book'") && !tree.includes('example-local-secret'), 'no parameter value or secret in the spans')
+  },
   'occ-retry.mjs': r => {
     assert.match(r.stdout, /^ {2}retry: OCC conflict on attempt 1\/4, retrying in [\d.]+ms$/m)
     const attempts = ['A', 'B'].map(who => Number(r.stdout.match(new RegExp(`^deposit ${who} \\(\\+\\d+\\) committed on attempt (\\d)$`, 'm'))?.[1]))
