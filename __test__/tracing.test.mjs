@@ -128,6 +128,26 @@ test('cancel() marks the context; a cursor\'s query is traced once', async () =>
   }
 })
 
+test('a cursor cancelled while it waits for its connection ends its trace', async () => {
+  const sql = lib.auroraDSQLPostgres(options({ max: 1 }))
+  const reserved = await sql.reserve()
+  const rec = record('query')
+  try {
+    const q = sql`select 1`.cursor(1, () => {})
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.equal(rec.of('start').length, 1)
+    await q.cancel()
+    await assert.rejects(q, { code: '57014' })
+    const [{ ctx }] = rec.of('asyncEnd')
+    assert.equal(ctx.cancelled, true)
+    assert.equal(ctx.error.code, '57014')
+  } finally {
+    rec.stop()
+    reserved.release()
+    await sql.end()
+  }
+})
+
 test('transaction: OCC conflicts retried twice show three attempts; queries of an attempt run inside it', async () => {
   // Every COMMIT fails with an OCC conflict: two retries, then the conflict reaches the caller.
   const dsql = await startLocalDsql({ credentials: [fixture.credentials], backend: fixture.backend, websocket: false, occInjection: { everyNth: 1 } })

@@ -244,7 +244,10 @@ class Query extends Promise {
     if (state.cancelled) return Promise.resolve()
     state.cancelled = true
     state.started = true
-    this._reject(genericError(CODE.QUERY_CANCELED, 'canceling statement due to user request'))
+    const err = genericError(CODE.QUERY_CANCELED, 'canceling statement due to user request')
+    // A cursor waiting for its connection has started its trace already.
+    state.trace !== null && endQueryTrace(state, null, err)
+    this._reject(err)
     return Promise.resolve()
   }
 
