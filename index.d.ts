@@ -550,6 +550,13 @@ declare namespace auroraDSQLPostgres {
     errno: this['code']
     address: string
     port?: number | undefined
+    /**
+     * `true` on a `CONNECTION_CLOSED` error of a query that was written to the socket when the connection
+     * closed before its answer (e.g. the server closed the connection for its age while the query was in
+     * flight): it may or may not have run, and the connector does not run it again. Absent when the
+     * query is known not to have run (queries that were never sent run on another connection instead).
+     */
+    outcomeUnknown?: true | undefined
   }
 
   interface NotSupportedError extends globalThis.Error {
@@ -935,6 +942,12 @@ declare namespace auroraDSQLPostgres {
     bytesOut: number
     /** Counter: failed queries by SQLSTATE class (`'40'`, `'42'`), connection errors by their code (`'CONNECTION_CLOSED'`). */
     errorsByClass: Record<string, number>
+    /**
+     * Counter: queries that never ran on the connection they were given to (it was known closed before
+     * they were sent, or they were sent behind a query the database session ended with a FATAL) and ran
+     * on another connection instead, unseen by their callers.
+     */
+    retried: number
     /** Counter: queries that failed with an OCC conflict (40001, OC000, OC001), retried or not. */
     occConflicts: number
     /** Counter: OCC retries made (`sql.begin` callbacks and, with `retry.statements`, single statements). */

@@ -18,11 +18,14 @@ function withCode(error, fields, caller) {
 }
 
 // Connection-level failure: CONNECTION_CLOSED, CONNECTION_ENDED, CONNECTION_DESTROYED, CONNECT_TIMEOUT.
-// Without a message it reads like postgres.js: 'write CONNECTION_CLOSED host:port'.
-function connectionError(code, message, { errno = code, address, port } = {}) {
+// Without a message it reads like postgres.js: 'write CONNECTION_CLOSED host:port'. `outcomeUnknown`:
+// the query was sent and the connection closed before its answer, so it may or may not have run
+// (err.outcomeUnknown === true; the connector does not run such a query again).
+function connectionError(code, message, { errno = code, address, port } = {}, outcomeUnknown = false) {
   const target = port === undefined ? address : address + ':' + port
   const fields = { code, errno, address }
   port !== undefined && (fields.port = port)
+  outcomeUnknown && (fields.outcomeUnknown = true)
   return withCode(new Error(message || 'write ' + code + ' ' + target), fields, connectionError)
 }
 

@@ -218,7 +218,7 @@ function toError(e, address) {
       const { type, ...fields } = e // eslint-disable-line no-unused-vars
       return new PostgresError(fields)
     }
-    case 'ConnectionError': return connectionError(e.code, e.message, address)
+    case 'ConnectionError': return connectionError(e.code, e.message, address, e.outcomeUnknown === true)
     case 'TypeError': return new TypeError(e.message)
     case 'RangeError': return new RangeError(e.message)
     // A failed lookup or connect, shaped like Node's own error (which postgres.js rejects with):

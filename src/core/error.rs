@@ -55,6 +55,9 @@ pub enum Error {
     Connection {
         code: &'static str,
         message: String,
+        /// The query was written to the socket and no answer came: it may or may not have run (its
+        /// JSON carries `"outcomeUnknown": true`, the JS error `err.outcomeUnknown`).
+        outcome_unknown: bool,
     },
     /// A client-side error with a code, shaped like postgres.js's `Errors.generic`: the message is
     /// `'<code>: <text>'` (e.g. `57014` for a query cancelled before it was sent).
@@ -143,7 +146,20 @@ impl Error {
         Error::Config { kind: ConfigErrorKind::Invalid, message: message.into() }
     }
     pub fn connection(code: &'static str, message: impl Into<String>) -> Self {
-        Error::Connection { code, message: message.into() }
+        Error::Connection { code, message: message.into(), outcome_unknown: false }
+    }
+    /// This closed-connection error (`CONNECTION_CLOSED`) for a query that was written to the socket
+    /// and got no answer: whether it ran is unknown, so it must not be run again blindly. The message
+    /// says so; other errors are returned as they are.
+    pub fn closed_in_flight(self) -> Self {
+        match self {
+            Error::Connection { code: code::CONNECTION_CLOSED, message, .. } => Error::Connection {
+                code: code::CONNECTION_CLOSED,
+                message: format!("{message}; the query was sent and its outcome is unknown (it may have run)"),
+                outcome_unknown: true,
+            },
+            other => other,
+        }
     }
     /// The connection a query was on closed under it (`CONNECTION_CLOSED`).
     pub fn closed(message: impl Into<String>) -> Self {
@@ -174,6 +190,11 @@ impl Error {
     /// Whether the connection closed under the query (`CONNECTION_CLOSED`): it may or may not have run.
     pub fn is_closed(&self) -> bool {
         matches!(self, Error::Connection { code: code::CONNECTION_CLOSED, .. })
+    }
+
+    /// Whether this is a closed-connection error of a query that may have run (see [`Error::closed_in_flight`]).
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::Connection { outcome_unknown: true, .. })
     }
 
     /// The SQLSTATE of a server error, if this is one.
@@ -221,8 +242,11 @@ impl Error {
                 }
                 Value::Object(m)
             }
-            Error::Connection { code, message } => {
+            Error::Connection { code, message, outcome_unknown: false } => {
                 json!({ "type": "ConnectionError", "code": code, "message": message })
+            }
+            Error::Connection { code, message, outcome_unknown: true } => {
+                json!({ "type": "ConnectionError", "code": code, "message": message, "outcomeUnknown": true })
             }
             Error::System(e) => {
                 let mut m = json!({ "type": "SystemError", "code": e.code, "errno": e.errno, "syscall": e.syscall, "message": e.message() });
@@ -251,7 +275,7 @@ impl fmt::Display for Error {
         match self {
             Error::Config { message, .. } | Error::Credentials(message) | Error::Other(message) => f.write_str(message),
             Error::Db(e) => write!(f, "{} ({})", e.message, e.code),
-            Error::Connection { code, message } => write!(f, "{message} ({code})"),
+            Error::Connection { code, message, .. } => write!(f, "{message} ({code})"),
             Error::Generic { code, message } => write!(f, "{code}: {message}"),
             Error::System(e) => f.write_str(&e.message()),
         }
@@ -312,7 +336,29 @@ const SERVER_CLOSED: &str = "connection closed by the server: ";
 impl Error {
     /// A FATAL error the server sent in answer to this query before closing the session.
     pub fn is_server_fatal(&self) -> bool {
-        matches!(self, Error::Connection { message, .. } if message.starts_with(SERVER_CLOSED))
+        self.server_fatal_code().is_some()
+    }
+
+    /// The SQLSTATE of the FATAL error the server answered this query with (see `From` below, which
+    /// writes it last in the message, in parentheses).
+    pub fn server_fatal_code(&self) -> Option<&str> {
+        match self {
+            Error::Connection { message, .. } if message.starts_with(SERVER_CLOSED) => {
+                let code = message.rsplit_once('(')?.1.split(')').next()?;
+                (code.len() == 5).then_some(code)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a FATAL answer came from the database session itself, which runs requests strictly
+    /// in order and stopped at the one it answered, so that nothing sent behind it ran: class 57
+    /// (operator intervention: 57P01 terminated, 57P02 crash, 57P05 idle-session timeout) and 25P03
+    /// (idle-in-transaction timeout). Any other FATAL (class 08, connection exception, such as DSQL's
+    /// maximum connection age) may come from the service in front of the session, which can have
+    /// passed requests written behind it on to the session before closing the client's side.
+    pub fn ends_session_in_order(&self) -> bool {
+        self.server_fatal_code().is_some_and(|c| c.starts_with("57") || c == "25P03")
     }
 }
 
@@ -362,6 +408,30 @@ mod tests {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
             self.1.as_deref().map(|l| l as _)
         }
+    }
+
+    #[test]
+    fn a_query_cut_off_in_flight_is_marked_outcome_unknown() {
+        use super::Error;
+        let age = Error::closed(
+            "connection closed by the server: connection closed: exceeded maximum connection duration of 2 seconds (08006)",
+        );
+        assert_eq!(age.server_fatal_code(), Some("08006"));
+        assert!(!age.ends_session_in_order(), "a front end's close may have passed later requests on");
+        let killed = Error::closed("connection closed by the server: terminating connection (57P01)");
+        assert!(killed.ends_session_in_order());
+        assert_eq!(Error::closed("connection closed").server_fatal_code(), None);
+
+        let cut = age.clone().closed_in_flight();
+        assert!(cut.is_closed() && cut.is_outcome_unknown() && !age.is_outcome_unknown());
+        let json = cut.to_json();
+        assert_eq!(json["code"], "CONNECTION_CLOSED");
+        assert_eq!(json["outcomeUnknown"], true);
+        assert!(json["message"].as_str().unwrap_or("").contains("outcome is unknown"), "{json}");
+        assert_eq!(cut.server_fatal_code(), None, "the marker's text follows the code");
+        assert!(age.to_json().get("outcomeUnknown").is_none());
+        // Only a closed connection can be cut off in flight.
+        assert!(!Error::ended("x").closed_in_flight().is_outcome_unknown());
     }
 
     #[test]
