@@ -178,12 +178,30 @@ export interface LocalTls {
   caPem: string
 }
 
+/**
+ * `sql.stats()`'s native part (see `core::pool::PoolStats` for each field). Counters are numbers
+ * (exact up to 2^53).
+ */
 export interface PoolStatsView {
   connections: number
   open: number
+  opening: number
+  idle: number
+  busy: number
   reserved: number
   inflight: number
   waiting: number
+  queries: number
+  connectAttempts: number
+  connectFailures: number
+  tokensSigned: number
+  credentialResolutions: number
+  /** Queries that never ran on the connection they were given to and ran on another. */
+  retried: number
+  bytesIn: number
+  bytesOut: number
+  /** Failed queries by SQLSTATE class (`'40'`) or error code (`'CONNECTION_CLOSED'`). */
+  errorsByClass: Record<string, number>
 }
 
 /** Validates and resolves connection options (url optional) against the environment. */

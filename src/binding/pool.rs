@@ -19,16 +19,33 @@ use napi::bindgen_prelude::{within_runtime_if_available, Buffer, Either, Functio
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
 use napi_derive::napi;
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+/// `sql.stats()`'s native part (see `core::pool::PoolStats` for each field). Counters are numbers
+/// (exact up to 2^53).
 #[napi(object)]
 pub struct PoolStatsView {
     pub connections: u32,
     pub open: u32,
+    pub opening: u32,
+    pub idle: u32,
+    pub busy: u32,
     pub reserved: u32,
     pub inflight: u32,
     pub waiting: u32,
+    pub queries: f64,
+    pub connect_attempts: f64,
+    pub connect_failures: f64,
+    pub tokens_signed: f64,
+    pub credential_resolutions: f64,
+    /// Queries that never ran on the connection they were given to and ran on another.
+    pub retried: f64,
+    pub bytes_in: f64,
+    pub bytes_out: f64,
+    /// Failed queries by SQLSTATE class (`'40'`) or error code (`'CONNECTION_CLOSED'`).
+    pub errors_by_class: BTreeMap<String, f64>,
 }
 
 #[napi]
@@ -211,9 +228,21 @@ impl From<PoolStats> for PoolStatsView {
         PoolStatsView {
             connections: s.connections as u32,
             open: s.open as u32,
+            opening: s.opening as u32,
+            idle: s.idle as u32,
+            busy: s.busy as u32,
             reserved: s.reserved as u32,
             inflight: s.inflight as u32,
             waiting: s.waiting as u32,
+            queries: s.queries as f64,
+            connect_attempts: s.connect_attempts as f64,
+            connect_failures: s.connect_failures as f64,
+            tokens_signed: s.tokens_signed as f64,
+            credential_resolutions: s.credential_resolutions as f64,
+            retried: s.retried as f64,
+            bytes_in: s.bytes_in as f64,
+            bytes_out: s.bytes_out as f64,
+            errors_by_class: s.errors_by_class.into_iter().map(|(k, n)| (k, n as f64)).collect(),
         }
     }
 }

@@ -209,19 +209,26 @@ fn frame(id: u32, kind: FrameKind, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Moves the data until the copy is over, then pushes its DONE (`COPY`, with the row count of a
-/// COPY FROM) or ERROR frame.
-pub async fn run(started: Started, mut ops: Ops, sink: &CompletionQueue, w: &mut FrameWriter) {
+/// COPY FROM) or ERROR frame; returns the error the copy failed with (for the pool's counts).
+pub async fn run(started: Started, mut ops: Ops, sink: &CompletionQueue, w: &mut FrameWriter) -> Option<Error> {
     let result = match started {
         Started::In(s) => copy_in(s, &mut ops, sink, w.id).await,
         Started::Out(s) => copy_out(s, &mut ops, sink, w.id).await,
     };
     // No longer in progress before the facade hears of the end.
     drop(ops);
-    match result {
-        Ok(count) => w.done(count, true, "COPY"),
-        Err(e) => w.error(&e),
-    }
+    let failed = match result {
+        Ok(count) => {
+            w.done(count, true, "COPY");
+            None
+        }
+        Err(e) => {
+            w.error(&e);
+            Some(e)
+        }
+    };
     sink.push(&w.take());
+    failed
 }
 
 async fn copy_in(sink: CopyInSink<Bytes>, ops: &mut Ops, frames: &CompletionQueue, id: u32) -> Result<Option<u64>> {

@@ -9,6 +9,7 @@ use crate::core::config::{Env, EnvOverlay, StaticCredentials};
 use crate::core::error::{with_causes, Error, Result};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Mutex, OnceCell};
 
@@ -31,6 +32,8 @@ pub struct CredentialCache {
     source: Source,
     provider: OnceCell<SharedCredentialsProvider>,
     cached: Mutex<Option<Credentials>>,
+    /// Calls of the provider (or chain), successful or not (`sql.stats().credentialResolutions`).
+    resolutions: AtomicU64,
 }
 
 pub fn static_credentials(c: &StaticCredentials) -> Credentials {
@@ -45,7 +48,7 @@ pub fn static_credentials(c: &StaticCredentials) -> Credentials {
 
 impl CredentialCache {
     pub fn new(source: Source) -> Self {
-        CredentialCache { source, provider: OnceCell::new(), cached: Mutex::new(None) }
+        CredentialCache { source, provider: OnceCell::new(), cached: Mutex::new(None), resolutions: AtomicU64::new(0) }
     }
 
     async fn provider(&self) -> &SharedCredentialsProvider {
@@ -75,12 +78,18 @@ impl CredentialCache {
 
     /// Current credentials, resolving them only when none are cached or they are about to expire.
     pub async fn get(&self) -> Result<Credentials> {
+        self.get_traced().await.map(|(c, _)| c)
+    }
+
+    /// As [`get`](Self::get), and whether the provider was called for them (`false`: from the cache).
+    pub async fn get_traced(&self) -> Result<(Credentials, bool)> {
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref() {
             if is_fresh(c, SystemTime::now()) {
-                return Ok(c.clone());
+                return Ok((c.clone(), false));
             }
         }
+        self.resolutions.fetch_add(1, Ordering::Relaxed);
         // AWS credential errors and their causes carry no secrets.
         let creds = self
             .provider()
@@ -89,7 +98,12 @@ impl CredentialCache {
             .await
             .map_err(|e| Error::Credentials(format!("Could not resolve AWS credentials: {}", with_causes(&e))))?;
         *cached = Some(creds.clone());
-        Ok(creds)
+        Ok((creds, true))
+    }
+
+    /// How many times the provider (or chain) was called, successfully or not.
+    pub fn resolutions(&self) -> u64 {
+        self.resolutions.load(Ordering::Relaxed)
     }
 
     /// Forget cached credentials (e.g. after the server rejected a token made with them).
@@ -202,10 +216,13 @@ mod tests {
             calls: calls.clone(),
             expiry_in: Some(Duration::from_secs(3600)),
         })));
+        let (first, resolved) = cache.get_traced().await.unwrap();
+        assert_eq!((first.access_key_id(), resolved), ("AK0", true));
         for _ in 0..5 {
-            assert_eq!(cache.get().await.unwrap().access_key_id(), "AK0");
+            let (c, resolved) = cache.get_traced().await.unwrap();
+            assert_eq!((c.access_key_id(), resolved), ("AK0", false), "from the cache");
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!((calls.load(Ordering::SeqCst), cache.resolutions()), (1, 1));
         // Credentials inside the refresh window are resolved again on every use.
         let calls = Arc::new(AtomicUsize::new(0));
         let cache = CredentialCache::new(Source::Provider(SharedCredentialsProvider::new(Counting {
@@ -216,6 +233,7 @@ mod tests {
         assert_eq!(cache.get().await.unwrap().access_key_id(), "AK1");
         cache.invalidate().await;
         assert_eq!(cache.get().await.unwrap().access_key_id(), "AK2");
+        assert_eq!(cache.resolutions(), 3);
     }
 
     #[tokio::test]

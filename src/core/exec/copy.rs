@@ -50,6 +50,7 @@ pub(super) async fn start(
             let _ = c.copying.compare_exchange(job.id, 0, Ordering::SeqCst, Ordering::SeqCst);
             lock(&c.outstanding).remove(&seq);
             retire_if_dead(c, &e);
+            inner.counters.query_failed(&e);
             w.error(&e);
             completions.push(&w.take());
             job_finished(inner, c);
@@ -59,8 +60,11 @@ pub(super) async fn start(
     let ops = inner.copies.open(job.id, c.copying.clone(), direction);
     completions.push(&copy::started_frame(job.id, direction));
     let outstanding = c.outstanding.clone();
+    let owner = inner.clone();
     let fut: RunFuture = Box::pin(async move {
-        copy::run(started, ops, &completions, &mut w).await;
+        if let Some(e) = copy::run(started, ops, &completions, &mut w).await {
+            owner.counters.query_failed(&e);
+        }
         lock(&outstanding).remove(&seq);
         None
     });

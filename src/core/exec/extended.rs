@@ -65,6 +65,7 @@ pub(super) fn run(
             } else {
                 lock(&outstanding).remove(&seq);
             }
+            owner.counters.query_failed(&e);
             w.error(&e);
         } else if let Some(read) = parameters_now {
             // Before DONE, so onparameter has run when the SET resolves (as in postgres.js).

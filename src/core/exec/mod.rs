@@ -94,15 +94,14 @@ pub(crate) async fn start(
     c: &Arc<Connection>,
     job: Query,
 ) -> Option<RunFuture> {
-    let completions = inner.completions.clone();
     if inner.cancelled.any() && inner.cancelled.take(job.id) {
         // Cancelled before it was sent: it never runs.
-        fail(&completions, job.id, &Error::cancelled_before_sent());
+        fail(inner, job.id, &Error::cancelled_before_sent());
         job_finished(inner, c);
         return None;
     }
     if c.copying.load(Ordering::SeqCst) != 0 {
-        fail(&completions, job.id, &Error::copy_in_progress());
+        fail(inner, job.id, &Error::copy_in_progress());
         job_finished(inner, c);
         return None;
     }
@@ -122,7 +121,7 @@ pub(crate) async fn start(
             if e.is_closed() && job.conn == 0 {
                 retry.push(job);
             } else {
-                fail(&completions, job.id, &e);
+                fail(inner, job.id, &e);
             }
             job_finished(inner, c);
             return None;

@@ -6,7 +6,7 @@ use crate::core::completions::CompletionQueue;
 use crate::core::error::Result;
 use crate::core::lock;
 use crate::core::pg_text::Encoding;
-use crate::core::pool::{after_cancellable, retire_if_dead, Connection, Inner};
+use crate::core::pool::{after_cancellable, retire_if_dead, Connection, Counters, Inner};
 use crate::core::transport;
 use crate::core::wire::{ColumnMeta, FrameWriter, Query};
 use futures_util::TryStreamExt;
@@ -23,7 +23,7 @@ pub(super) fn run(inner: &Arc<Inner>, s: &mut LiveSession, c: &Arc<Connection>, 
     let parameters_now = s.parameters_now.clone();
     Box::pin(async move {
         let id = job.id;
-        run_script(&client, &completions, &conn, job, key, &parameters_now).await;
+        run_script(&client, &completions, &owner.counters, &conn, job, key, &parameters_now).await;
         lock(&conn.outstanding).remove(&seq);
         after_cancellable(&owner, &conn, id);
         None
@@ -44,6 +44,7 @@ struct SimpleResult {
 async fn run_script(
     client: &Client,
     completions: &CompletionQueue,
+    counters: &Counters,
     conn: &Connection,
     job: Query,
     key: (i32, i32),
@@ -123,6 +124,7 @@ async fn run_script(
     match result {
         Err(e) => {
             retire_if_dead(conn, &e);
+            counters.query_failed(&e);
             w.error(&e)
         }
         Ok(()) => completions.push(&parameters_frame(parameters_now())),

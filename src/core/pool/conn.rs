@@ -51,6 +51,9 @@ pub(crate) enum Stop {
 /// A connection as the pool sees it.
 pub(crate) struct Conn {
     pub(crate) id: u32,
+    /// The query whose placement opened this connection (0: opened for a reservation or a queued
+    /// job); connect and token events name it, so they nest under that query's trace.
+    pub(crate) opened_for: u32,
     pub(super) tx: mpsc::UnboundedSender<Query>,
     /// Queries given to the driver and not finished (placement reads it).
     inflight: AtomicUsize,
@@ -71,9 +74,10 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(super) fn new(id: u32, tx: mpsc::UnboundedSender<Query>) -> Conn {
+    pub(super) fn new(id: u32, opened_for: u32, tx: mpsc::UnboundedSender<Query>) -> Conn {
         Conn {
             id,
+            opened_for,
             tx,
             inflight: AtomicUsize::new(0),
             reserved: AtomicBool::new(false),
@@ -109,7 +113,10 @@ impl Conn {
     }
 
     pub(crate) fn is_open(&self) -> bool {
-        self.phase.load(Ordering::SeqCst) == Phase::Open as u8
+        self.phase() == Phase::Open as u8
+    }
+    pub(super) fn phase(&self) -> u8 {
+        self.phase.load(Ordering::SeqCst)
     }
     pub(super) fn enter(&self, phase: Phase) {
         self.phase.fetch_max(phase as u8, Ordering::SeqCst);

@@ -4,18 +4,18 @@
 
 use super::conn::Conn;
 use super::{lifecycle, Inner, State};
-use crate::core::completions::CompletionQueue;
 use crate::core::error::Error;
 use crate::core::lock;
 use crate::core::wire::{FrameWriter, Query};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Completes query `id` with an error.
-pub(crate) fn fail(completions: &CompletionQueue, id: u32, e: &Error) {
+/// Completes query `id` with an error (counted in the pool's errors).
+pub(crate) fn fail(inner: &Inner, id: u32, e: &Error) {
+    inner.counters.query_failed(e);
     let mut w = FrameWriter::new(id);
     w.error(e);
-    completions.push(&w.take());
+    inner.completions.push(&w.take());
 }
 
 /// Takes a new query (or one handed back by a connection that could not send it).
@@ -23,7 +23,7 @@ pub(super) fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Query) {
     // After end() the pool takes no new work; a reserved connection still answers for itself while
     // it is open (a transaction finishing during a graceful end, as in postgres.js).
     if st.ended && job.conn == 0 {
-        return fail(&inner.completions, job.id, &Error::ended("write CONNECTION_ENDED"));
+        return fail(inner, job.id, &Error::ended("write CONNECTION_ENDED"));
     }
     place(inner, st, job)
 }
@@ -34,12 +34,8 @@ pub(super) fn place(inner: &Arc<Inner>, st: &mut State, job: Query) {
         match st.conns.iter().find(|c| c.id == job.conn && c.is_reserved()) {
             Some(c) => send(c, job),
             None => match st.open_failed.get(&job.conn) {
-                Some(e) => fail(&inner.completions, job.id, e),
-                None => fail(
-                    &inner.completions,
-                    job.id,
-                    &Error::closed("the reserved connection is closed or was released"),
-                ),
+                Some(e) => fail(inner, job.id, e),
+                None => fail(inner, job.id, &Error::closed("the reserved connection is closed or was released")),
             },
         }
         return;
@@ -49,7 +45,7 @@ pub(super) fn place(inner: &Arc<Inner>, st: &mut State, job: Query) {
         return send(c, job);
     }
     if st.conns.len() < inner.cfg.max {
-        let c = lifecycle::open_conn(inner, st);
+        let c = lifecycle::open_conn(inner, st, job.id);
         return send(&c, job);
     }
     match st.conns.iter().filter(usable).min_by_key(|c| c.inflight()) {

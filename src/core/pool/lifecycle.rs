@@ -3,6 +3,7 @@
 
 use super::conn::{Conn, Driver, Phase};
 use super::dispatch::{dispatch, fail, place};
+use super::events::{self, Attempt, Counters, Subject};
 use super::{Inner, State};
 use crate::core::close_wait::CLOSE_WAIT;
 use crate::core::config::Config;
@@ -44,12 +45,13 @@ impl Exit {
     }
 }
 
-/// Adds a connection to the pool and starts its driver, which opens the session.
-pub(super) fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
+/// Adds a connection to the pool and starts its driver, which opens the session. `query`: the
+/// query it is opened for (0 for a reservation), which its connect and token events name.
+pub(super) fn open_conn(inner: &Arc<Inner>, st: &mut State, query: u32) -> Arc<Conn> {
     let (tx, rx) = mpsc::unbounded_channel();
     let id = st.next_id;
     st.next_id = st.next_id.wrapping_add(1).max(1);
-    let c = Arc::new(Conn::new(id, tx));
+    let c = Arc::new(Conn::new(id, query, tx));
     st.conns.push(c.clone());
     runtime::spawn(live(inner.clone(), c.clone(), rx));
     c
@@ -57,7 +59,7 @@ pub(super) fn open_conn(inner: &Arc<Inner>, st: &mut State) -> Arc<Conn> {
 
 /// A connection's whole life: open, serve, leave.
 async fn live(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Query>) {
-    let mut s = match open(&inner).await {
+    let mut s = match open(&inner, &c).await {
         Ok(s) => s,
         Err(e) => {
             unlist(&inner, &c, &mut rx, Some(&e));
@@ -73,30 +75,45 @@ async fn live(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Q
 }
 
 /// Opens a session. Every attempt waits for its turn at the pool's connect gate and reports its
-/// outcome there. `connect_timeout` counts from the first attempt (postgres.js starts its timer after
+/// outcome there, and in a CONNECT event (with a TOKEN event once its token is signed; see
+/// `events`). `connect_timeout` counts from the first attempt (postgres.js starts its timer after
 /// the reconnect delay too).
-async fn open(inner: &Inner) -> Result<transport::Session> {
+async fn open(inner: &Inner, c: &Conn) -> Result<transport::Session> {
     let cfg = &inner.cfg;
+    let who = Subject { query: c.opened_for, connection: c.id };
     let mut refreshed = false;
     inner.gate.turn().await;
     let deadline = runtime::Instant::now() + cfg.connect_timeout;
+    let mut n = 0;
     loop {
+        n += 1;
+        Counters::add(&inner.counters.connect_attempts);
+        let meter = transport::Meter::for_connect(&inner.counters.bytes);
+        let started = Instant::now();
+        let mut signed = None;
         let once = async {
-            let creds = inner.creds.get().await?;
+            let (creds, resolved) = inner.creds.get_traced().await?;
             let token = inner.signer.token(creds, cfg.is_admin()).await?;
-            transport::connect(cfg, &token, &inner.connector, inner.opts.on_notice.clone()).await
+            let now = Instant::now();
+            signed = Some(now);
+            Counters::add(&inner.counters.tokens_signed);
+            inner.completions.push(&events::token_event(who, now - started, resolved));
+            transport::connect(cfg, &token, &inner.connector, inner.opts.on_notice.clone(), &meter).await
         };
-        let e = match runtime::timeout_at(deadline, once).await {
-            Err(_) => {
-                inner.gate.failed();
-                return Err(Error::connect_timeout(&cfg.host, cfg.port));
-            }
-            Ok(Ok(session)) => {
+        let outcome = match runtime::timeout_at(deadline, once).await {
+            Err(_) => Err(Error::connect_timeout(&cfg.host, cfg.port)),
+            Ok(done) => done,
+        };
+        let attempt = Attempt { who, n, started, signed, marks: meter.marks.clone() };
+        inner.completions.push(&attempt.event(cfg, outcome.as_ref().map(|_| ())));
+        let e = match outcome {
+            Ok(session) => {
                 inner.gate.succeeded();
                 return Ok(session);
             }
-            Ok(Err(e)) => e,
+            Err(e) => e,
         };
+        Counters::add(&inner.counters.connect_failures);
         inner.gate.failed();
         let again = match e.sqlstate() {
             // DSQL refuses connections over its rate (53400) or count (53300) limit: try again
@@ -124,7 +141,7 @@ pub(super) fn lifetime(cfg: &Config) -> Option<Duration> {
 }
 
 /// When the connection retires unless something happens first: at its maximum age, or after
-/// `idle_timeout` with nothing running; never while reserved.
+/// `idle_timeout` with nothing running (not while reserved).
 pub(super) fn next_deadline(
     cfg: &Config,
     created: Instant,
@@ -133,11 +150,11 @@ pub(super) fn next_deadline(
     idle: bool,
     reserved: bool,
 ) -> Option<Instant> {
-    if reserved {
-        return None;
-    }
+    // The age counts while reserved too: reaching it retires the connection, which closes once it is
+    // released (a transaction is never cut), so that one reserved again and again (sql.begin after
+    // sql.begin) still leaves before the server closes it for its age.
     let age = max_age.map(|a| created + a);
-    let idle_at = if idle { cfg.idle_timeout.map(|t| last_active + t) } else { None };
+    let idle_at = if idle && !reserved { cfg.idle_timeout.map(|t| last_active + t) } else { None };
     match (age, idle_at) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -167,6 +184,7 @@ async fn leave(mut d: Driver, exit: Exit) {
         c.sub_inflight();
         let mut st = lock(&inner.state);
         st.conns.retain(|x| x.id != c.id);
+        Counters::add(&inner.counters.retried);
         dispatch(&inner, &mut st, job);
     }
     let killed = c.is_killed();
@@ -174,7 +192,7 @@ async fn leave(mut d: Driver, exit: Exit) {
     if killed {
         let ids: Vec<u32> = lock(&c.outstanding).values().copied().collect();
         for id in ids {
-            fail(&inner.completions, id, &Error::destroyed("write CONNECTION_DESTROYED"));
+            fail(&inner, id, &Error::destroyed("write CONNECTION_DESTROYED"));
         }
     }
     if unexpected && !destroyed {
@@ -234,19 +252,20 @@ pub(super) fn unlist(inner: &Arc<Inner>, c: &Arc<Conn>, rx: &mut mpsc::Unbounded
             // fails with that error (the first one sent to it; every query of a reserved connection),
             // and the queries queued behind it wait for a connection of their own, whose attempt
             // comes after the pool's back-off (see `ConnectGate`).
-            Some(e) if i == 0 || job.conn != 0 => fail(&inner.completions, job.id, e),
+            Some(e) if i == 0 || job.conn != 0 => fail(inner, job.id, e),
             Some(_) => place(inner, &mut st, job),
-            None if job.conn != 0 => {
-                fail(&inner.completions, job.id, &Error::closed("the reserved connection was closed"))
+            None if job.conn != 0 => fail(inner, job.id, &Error::closed("the reserved connection was closed")),
+            None => {
+                Counters::add(&inner.counters.retried);
+                place(inner, &mut st, job)
             }
-            None => place(inner, &mut st, job),
         }
     }
     // A slot is free: queued reservations, then queued jobs, may now open a new connection (also
     // during a graceful end, which serves what was queued before it).
     while st.conns.len() < inner.cfg.max {
         let Some(w) = st.reserve_waiters.pop_front() else { break };
-        let c = open_conn(inner, &mut st);
+        let c = open_conn(inner, &mut st, 0);
         c.set_reserved(true);
         if w.send(Ok(c.id)).is_err() {
             c.set_reserved(false);

@@ -9,12 +9,14 @@
 //!
 //! Modules: `dispatch` (placement, waiters), `conn` (a connection's state and its driver loop),
 //! `lifecycle` (opening with back-off, deadlines, heartbeat, retirement), `connect_gate` (the
-//! back-off), `cancel` (`query.cancel()`), `spin` (the driver's two short spins).
+//! back-off), `cancel` (`query.cancel()`), `spin` (the driver's two short spins), `events` (the
+//! counters of `sql.stats()` and the connect and token events).
 
 mod cancel;
 mod conn;
 mod connect_gate;
 mod dispatch;
+mod events;
 mod lifecycle;
 mod spin;
 
@@ -32,7 +34,8 @@ use crate::core::wire::Query;
 use conn::{Conn, Stop};
 use connect_gate::ConnectGate;
 use dispatch::{dispatch, on_available};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify, Semaphore};
@@ -40,6 +43,7 @@ use tokio::sync::{oneshot, Notify, Semaphore};
 pub(crate) use cancel::{after_cancellable, cancel_if_running};
 pub(crate) use conn::Conn as Connection;
 pub(crate) use dispatch::{fail, job_finished};
+pub(crate) use events::Counters;
 pub(crate) use lifecycle::retire_if_dead;
 pub use lifecycle::HEARTBEAT_TIMEOUT;
 
@@ -94,6 +98,8 @@ pub(crate) struct Inner {
     pub(crate) copies: Arc<copy::Registry>,
     /// The back-off between connection attempts after failures (see [`ConnectGate`]).
     gate: ConnectGate,
+    /// What `stats()` reports besides the connections' states (see `events`).
+    pub(crate) counters: Counters,
 }
 
 /// One `sql` instance's pool (cheap to clone: the clones share it).
@@ -124,6 +130,7 @@ impl Pool {
                 cancelled: cancel::Cancellations::default(),
                 copies: Arc::default(),
                 gate: ConnectGate::default(),
+                counters: Counters::default(),
             }),
         })
     }
@@ -139,6 +146,8 @@ impl Pool {
 
     /// Queues jobs; their results arrive in the completion queue.
     pub fn submit(&self, jobs: Vec<Query>) {
+        // One add per batch, not per query.
+        self.inner.counters.queries.fetch_add(jobs.len() as u64, Ordering::Relaxed);
         let mut st = lock(&self.inner.state);
         for job in jobs {
             dispatch(&self.inner, &mut st, job);
@@ -180,7 +189,7 @@ impl Pool {
             return Ok(Reservation::Granted(c.id));
         }
         if st.conns.len() < self.inner.cfg.max {
-            let c = lifecycle::open_conn(&self.inner, &mut st);
+            let c = lifecycle::open_conn(&self.inner, &mut st, 0);
             c.set_reserved(true);
             return Ok(Reservation::Granted(c.id));
         }
@@ -298,7 +307,7 @@ impl Pool {
         }
         let unsent = too_late(if in_time { "write CONNECTION_ENDED" } else { "write CONNECTION_DESTROYED" });
         for j in waiting {
-            fail(&self.inner.completions, j.id, &unsent);
+            fail(&self.inner, j.id, &unsent);
         }
         let _ = self.inner.destroy.send(true);
         let conns: Vec<Arc<Conn>> = lock(&self.inner.state).conns.drain(..).collect();
@@ -309,25 +318,78 @@ impl Pool {
         self.inner.completions.close();
     }
 
-    /// Counts for `sql.stats()`.
+    /// Counts for `sql.stats()`: one pass over the connections under the pool's lock, then relaxed
+    /// loads of the counters (no lock held while reading them; the error map is locked on its own).
     pub fn stats(&self) -> PoolStats {
-        let st = lock(&self.inner.state);
-        PoolStats {
-            connections: st.conns.len(),
-            open: st.conns.iter().filter(|c| c.is_open()).count(),
-            reserved: st.conns.iter().filter(|c| c.is_reserved()).count(),
-            inflight: st.conns.iter().map(|c| c.inflight()).sum(),
-            waiting: st.waiting.len(),
+        let mut s = PoolStats::default();
+        {
+            let st = lock(&self.inner.state);
+            s.connections = st.conns.len();
+            s.waiting = st.waiting.len();
+            for c in &st.conns {
+                let (inflight, reserved) = (c.inflight(), c.is_reserved());
+                s.inflight += inflight;
+                s.reserved += usize::from(reserved);
+                match c.phase() {
+                    p if p == conn::Phase::Opening as u8 => s.opening += 1,
+                    p if p == conn::Phase::Open as u8 => {
+                        s.open += 1;
+                        if inflight > 0 || reserved {
+                            s.busy += 1;
+                        } else {
+                            s.idle += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
+        let n = &self.inner.counters;
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        s.queries = load(&n.queries);
+        s.connect_attempts = load(&n.connect_attempts);
+        s.connect_failures = load(&n.connect_failures);
+        s.tokens_signed = load(&n.tokens_signed);
+        s.credential_resolutions = self.inner.creds.resolutions();
+        s.bytes_in = load(&n.bytes.read);
+        s.bytes_out = load(&n.bytes.written);
+        s.errors_by_class = n.errors();
+        s.retried = load(&n.retried);
+        s
     }
 }
 
-/// A snapshot of the pool's connections and queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A snapshot of the pool's connections, queue and counters (`sql.stats()`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PoolStats {
+    /// Connections in the pool (opening, open, or closing with work left).
     pub connections: usize,
+    /// Connections whose session is open: `idle + busy`.
     pub open: usize,
+    /// Connections whose session is being opened.
+    pub opening: usize,
+    /// Open, not reserved, nothing in flight.
+    pub idle: usize,
+    /// Open and running queries or reserved (a transaction, `sql.reserve()`).
+    pub busy: usize,
     pub reserved: usize,
+    /// Queries given to connections and not finished.
     pub inflight: usize,
+    /// Queries waiting for a connection (all reserved or retiring at `max`).
     pub waiting: usize,
+    /// Queries submitted since the pool was made.
+    pub queries: u64,
+    /// Connection attempts (each retry of an opening counts), and those that failed.
+    pub connect_attempts: u64,
+    pub connect_failures: u64,
+    pub tokens_signed: u64,
+    /// Calls of the credential provider or chain (the rest came from the cache).
+    pub credential_resolutions: u64,
+    /// Bytes read from and written to the sessions' sockets (TLS and WebSocket framing included).
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Failed queries by SQLSTATE class or error code (see `events::Counters`).
+    pub errors_by_class: BTreeMap<String, u64>,
+    /// Queries that never ran on the connection they were given to and ran on another (issue 20).
+    pub retried: u64,
 }

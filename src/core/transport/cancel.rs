@@ -9,6 +9,7 @@ use crate::core::config::Config;
 use crate::core::error::{code, Error, Result};
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_postgres::Client;
 
 /// What a CancelRequest for one session needs: its backend key (inside tokio-postgres's token,
@@ -107,14 +108,14 @@ pub async fn cancel(cfg: &Config, connector: &Connector, target: &CancelTarget) 
         match connector {
             Connector::Tcp(Some(tls)) => {
                 let (tcp, _) = open_tcp(cfg, target.peer).await?;
-                token.cancel_query_raw(tcp, tls_for(&mut tls.clone(), cfg)).await.map_err(connect_error)
+                token.cancel_query_raw(tcp, tls_for::<TcpStream, _>(&mut tls.clone(), cfg)).await.map_err(connect_error)
             }
             Connector::Tcp(None) => {
                 let (tcp, _) = open_tcp(cfg, target.peer).await?;
                 token.cancel_query_raw(tcp, tokio_postgres::NoTls).await.map_err(connect_error)
             }
             Connector::WebSocket(tls) => {
-                let (stream, _) = open_websocket(cfg, tls.as_ref(), target.peer).await?;
+                let (stream, _) = open_websocket(cfg, tls.as_ref(), target.peer, None).await?;
                 token.cancel_query_raw(stream, tokio_postgres::NoTls).await.map_err(connect_error)
             }
         }

@@ -16,10 +16,12 @@
 //! - `websocket`: a WebSocket (through the proxy or not) as the session's byte stream;
 //! - `proxy`: HTTP CONNECT proxies chosen from `HTTPS_PROXY` / `NO_PROXY`;
 //! - `driver`: the connection task (notices, the reported parameters, the end of the session);
-//! - `cancel`: CancelRequests and the backend key.
+//! - `cancel`: CancelRequests and the backend key;
+//! - `meter`: the socket's byte counts and the moments a connect reached (`sql.stats()`, connect events).
 
 mod cancel;
 mod driver;
+mod meter;
 mod proxy;
 mod tcp;
 mod tls;
@@ -27,16 +29,19 @@ mod websocket;
 
 pub use cancel::{backend_key, cancel, CancelTarget};
 pub use driver::ParameterReader;
+pub use meter::{ByteCounts, Marks, Meter};
 pub use proxy::{proxy_for, Proxy};
 
 use crate::core::close_wait::{CloseWait, MakeCloseWait};
 use crate::core::config::{Config, Tls, Transport};
 use crate::core::error::{code, with_causes, DbError, Error, Result};
 use driver::spawn_driver;
+use meter::{Counted, MarkTls};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tcp::open_tcp;
 use tls::tls_for;
+use tokio::net::TcpStream;
 use tokio_postgres::config::{SslMode, SslNegotiation};
 use tokio_postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -83,12 +88,15 @@ impl Session {
         CancelTarget { token: self.client.cancel_token(), peer: self.peer }
     }
 }
-/// Opens one session with `password` (the IAM token). The connection task runs on tokio.
+/// Opens one session with `password` (the IAM token). The connection task runs on tokio. The
+/// socket's bytes are counted into `meter.bytes` for the session's whole life, and the moments the
+/// connect reached (TCP connected, TLS done) are marked in `meter.marks`.
 pub async fn connect(
     cfg: &Config,
     password: &str,
     connector: &Connector,
     on_notice: Option<NoticeHandler>,
+    meter: &Meter,
 ) -> Result<Session> {
     let mut pg = tokio_postgres::Config::new();
     pg.user(&cfg.username).password(password).dbname(&cfg.database).application_name(&cfg.application_name);
@@ -108,9 +116,13 @@ pub async fn connect(
                 SslNegotiation::Postgres
             });
             let (tcp, addr) = open_tcp(cfg, None).await?;
+            meter.tcp_connected();
             peer = Some(addr);
-            let (client, conn) =
-                pg.connect_raw(tcp, tls_for(&mut MakeCloseWait(tls.clone()), cfg)).await.map_err(connect_error)?;
+            let mut make = MakeCloseWait(MarkTls { inner: tls.clone(), marks: meter.marks.clone() });
+            let (client, conn) = pg
+                .connect_raw(meter.count(tcp), tls_for::<Counted<TcpStream>, _>(&mut make, cfg))
+                .await
+                .map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
             (client, (task, p), now)
@@ -118,8 +130,10 @@ pub async fn connect(
         Connector::Tcp(None) => {
             pg.ssl_mode(SslMode::Disable);
             let (tcp, addr) = open_tcp(cfg, None).await?;
+            meter.tcp_connected();
             peer = Some(addr);
-            let (client, conn) = pg.connect_raw(tcp, tokio_postgres::NoTls).await.map_err(connect_error)?;
+            let (client, conn) =
+                pg.connect_raw(meter.count(tcp), tokio_postgres::NoTls).await.map_err(connect_error)?;
             let (task, p) = spawn_driver(conn, on_notice, tx, ended_by_server.clone());
             let now = p();
             (client, (task, p), now)
@@ -128,7 +142,7 @@ pub async fn connect(
             // The WebSocket's TLS is the session's TLS: no SSLRequest inside it.
             pg.ssl_mode(SslMode::Disable);
             // Its shutdown (a Close message) waits for the server's Close too, as over TLS.
-            let (ws, addr) = open_websocket(cfg, tls.as_ref(), None).await?;
+            let (ws, addr) = open_websocket(cfg, tls.as_ref(), None, Some(meter)).await?;
             peer = addr;
             let (client, conn) =
                 pg.connect_raw(CloseWait::new(ws), tokio_postgres::NoTls).await.map_err(connect_error)?;

@@ -7,7 +7,6 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::sync::Arc;
-use tokio::net::TcpStream;
 use tokio_postgres::tls::MakeTlsConnect;
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -51,7 +50,7 @@ pub(super) fn client_config(tls: &Tls) -> Result<Option<ClientConfig>> {
 }
 /// The TLS connector for one connection: SNI and the certificate's expected name are the cluster
 /// host, whatever address the socket reached.
-pub(super) fn tls_for<M: MakeTlsConnect<TcpStream, Error = std::convert::Infallible>>(
+pub(super) fn tls_for<S, M: MakeTlsConnect<S, Error = std::convert::Infallible>>(
     make: &mut M,
     cfg: &Config,
 ) -> M::TlsConnect {

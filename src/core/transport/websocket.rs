@@ -1,6 +1,7 @@
 //! The WebSocket transport: TCP (direct or through an HTTP CONNECT proxy), TLS with SNI = the
 //! cluster host, then the upgrade; the result is a byte stream ([`WsIo`]) tokio-postgres runs over.
 
+use super::meter::Meter;
 use super::proxy::proxy_for;
 use super::tcp::{io_error, open_tcp, tune};
 use crate::core::config::Config;
@@ -16,10 +17,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// TCP (to `to`, or as [`open_tcp`] chooses, or through the proxy), TLS with SNI = the cluster
 /// host, then the WebSocket upgrade. Also returns the address reached (`None` through a proxy).
+/// A session's socket is counted and its connect marked in `meter` (a CancelRequest's is not).
 pub(super) async fn open_websocket(
     cfg: &Config,
     tls: Option<&tokio_rustls::TlsConnector>,
     to: Option<SocketAddr>,
+    meter: Option<&Meter>,
 ) -> Result<(WsIo<Box<dyn Io>>, Option<SocketAddr>)> {
     let target = || format!("{}:{}", cfg.host, cfg.port);
     let (tcp, peer) = match proxy_for(cfg, tls.is_some(), &cfg.env)? {
@@ -33,6 +36,13 @@ pub(super) async fn open_websocket(
             (tcp, Some(addr))
         }
     };
+    let tcp: Box<dyn Io> = match meter {
+        Some(m) => {
+            m.tcp_connected();
+            Box::new(m.count(tcp))
+        }
+        None => Box::new(tcp),
+    };
     let (stream, scheme): (Box<dyn Io>, &str) = match tls {
         Some(tls) => {
             let name = ServerName::try_from(cfg.host.clone())
@@ -40,6 +50,9 @@ pub(super) async fn open_websocket(
             let s = tls.connect(name, tcp).await.map_err(|e| {
                 Error::connection(code::TLS_ERROR, format!("TLS handshake with {} failed: {e}", target()))
             })?;
+            if let Some(m) = meter {
+                m.tls_done();
+            }
             (Box::new(s), "wss")
         }
         None => (Box::new(tcp), "ws"),
