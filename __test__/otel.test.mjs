@@ -206,8 +206,9 @@ test('metrics: sql.stats() of an observed instance through a MetricReader', with
     assert.equal(point('db.client.connection.max').value, 3)
     assert.ok(point('aws.dsql.occ.retries'))
     assert.equal(point('aws.dsql.occ.conflicts').value, 0)
-    const queries = point('aws.dsql.queries')
-    queries && assert.ok(queries.value >= 5, 'queries counted')
+    assert.ok(point('aws.dsql.queries').value >= 5, 'queries counted')
+    assert.ok(point('aws.dsql.bytes.received').value > 0)
+    assert.equal(point('aws.dsql.connect.attempts').value, 1)
   } finally {
     await sql.end()
   }
@@ -215,4 +216,37 @@ test('metrics: sql.stats() of an observed instance through a MetricReader', with
 
 test('instrument() twice without uninstrument() is refused', withOtel(async () => {
   assert.throws(() => instrument({ tracer, meter }), /already instrumented/)
+}))
+
+test('connect and token spans: under the query that opened the connection; a failed connect (wrong secret) has the server\'s code', withOtel(async () => {
+  const secretAccessKey = 'wrong/Secret+Key/Not/Accepted/By/The/Endpoint'
+  const good = lib.auroraDSQLPostgres(options({ max: 1 }))
+  const bad = lib.auroraDSQLPostgres(options({ customCredentialsProvider: { ...fixture.credentials, secretAccessKey } }))
+  try {
+    await good`select 1`
+    const [query] = named('SELECT')
+    const [connect] = childrenOf(query).filter(s => s.name === 'connect')
+    assert.ok(connect, 'connect span under the query')
+    assert.equal(connect.status.code, 0)
+    assert.equal(connect.attributes['server.address'], fixture.endpoint)
+    assert.equal(connect.attributes['aws.dsql.connect.attempt'], 1)
+    assert.equal(typeof connect.attributes['aws.dsql.connect.tls_ms'], 'number')
+    assert.equal(childrenOf(query).filter(s => s.name === 'sign token').length, 1)
+    exporter.reset()
+    await assert.rejects(bad`select 2`, { code: '28000' })
+    const failed = named('connect')
+    assert.ok(failed.length >= 1)
+    const [badQuery] = named('SELECT')
+    for (const s of failed) {
+      assert.equal(parentOf(s), idOf(badQuery))
+      assert.equal(s.status.code, 2)
+      assert.equal(s.attributes['db.response.status_code'], '28000')
+      assert.equal(s.attributes['error.type'], '28000')
+    }
+    const all = everything()
+    assert.ok(!all.includes(secretAccessKey) && !all.includes(fixture.credentials.secretAccessKey) && !all.includes('X-Amz-'), 'no secret or token')
+  } finally {
+    await good.end()
+    await bad.end()
+  }
 }))

@@ -189,10 +189,72 @@ test('sql.stats(): the pool\'s counters and the facade\'s, numbers all', async (
   try {
     await sql`select 1`
     const s = sql.stats()
-    for (const k of ['connections', 'open', 'reserved', 'inflight', 'waiting', 'occConflicts', 'occRetries'])
-      assert.equal(typeof s[k], 'number', k)
+    const fields = ['connections', 'open', 'opening', 'idle', 'busy', 'reserved', 'inflight', 'waiting', 'queries', 'connectAttempts',
+      'connectFailures', 'tokensSigned', 'credentialResolutions', 'bytesIn', 'bytesOut', 'errorsByClass', 'occConflicts', 'occRetries']
+    // At least index.d.ts's SqlStats of issue 21 (issue 20 adds fields of its own).
+    for (const k of fields) k === 'errorsByClass' ? assert.equal(typeof s[k], 'object') : assert.equal(typeof s[k], 'number', k)
     assert.ok(s.open >= 1)
+    assert.ok(s.queries >= 1 && s.connectAttempts >= 1 && s.tokensSigned >= 1 && s.bytesIn > 0 && s.bytesOut > 0)
   } finally {
+    await sql.end()
+  }
+})
+
+for (const [transport, opts, factory] of [['tcp', options, lib.auroraDSQLPostgres], ['websocket', wsOptions, lib.auroraDSQLWsPostgres]]) {
+  test(`${transport}: connect and token events nest in the async context of the query that opened the connection`, async () => {
+    const sql = factory(opts({ max: 1 }))
+    const als = new AsyncLocalStorage()
+    const connect = record('connect', als), token = record('token', als), query = record('query', als)
+    try {
+      await als.run('first', () => sql`select 1`)
+      await als.run('second', () => sql`select 2`)
+      const [c] = connect.of('end')
+      assert.equal(connect.of('end').length, 1, 'one connection, opened by the first query')
+      assert.equal(c.store, 'first')
+      assert.equal(c.ctx.ok, true)
+      assert.equal(c.ctx.code, null)
+      assert.equal(c.ctx.attempt, 1)
+      assert.equal(c.ctx.host, fixture.endpoint)
+      assert.equal(c.ctx.port, transport === 'tcp' ? fixture.port : fixture.wsPort)
+      assert.equal(c.ctx.region, 'us-east-1')
+      assert.equal(c.ctx.transport, transport)
+      assert.equal(c.ctx.query > 0, true)
+      for (const k of ['token', 'tcp', 'tls', 'auth', 'total']) assert.equal(typeof c.ctx.ms[k], 'number', `ms.${k}`)
+      assert.deepEqual(connect.events.map(([e]) => e), ['start', 'end'])
+      const [t] = token.of('end')
+      assert.equal(t.store, 'first')
+      assert.equal(t.ctx.connection, c.ctx.connection)
+      assert.ok(['cached', 'resolved'].includes(t.ctx.credentials))
+      assert.equal(typeof t.ctx.ms, 'number')
+      assert.ok(!JSON.stringify([c.ctx, t.ctx]).includes(fixture.credentials.secretAccessKey))
+      assert.equal(query.of('start').length, 2)
+    } finally {
+      connect.stop(); token.stop(); query.stop()
+      await sql.end()
+    }
+  })
+}
+
+test('a failed connect (wrong secret key): error with the server\'s code; without query subscribers the event is a root', async () => {
+  const secretAccessKey = 'wrong/Secret+Key/Not/Accepted/By/The/Endpoint'
+  const sql = lib.auroraDSQLPostgres(options({ customCredentialsProvider: { ...fixture.credentials, secretAccessKey } }))
+  const als = new AsyncLocalStorage()
+  const connect = record('connect', als), token = record('token', als)
+  try {
+    await assert.rejects(als.run('caller', () => sql`select 1`), { code: '28000' })
+    const failures = connect.of('error')
+    assert.ok(failures.length >= 1)
+    for (const { ctx, store } of failures) {
+      assert.equal(ctx.ok, false)
+      assert.equal(ctx.code, '28000')
+      assert.equal(ctx.error.code, '28000')
+      assert.match(ctx.error.message, /access denied/)
+      assert.equal(store, undefined, 'no query trace: published as a root')
+    }
+    const all = JSON.stringify([...connect.events, ...token.events].map(([, c]) => ({ ...c, message: c.error && c.error.message })))
+    assert.ok(!all.includes(secretAccessKey) && !all.includes('X-Amz-'), 'no secret or token')
+  } finally {
+    connect.stop(); token.stop()
     await sql.end()
   }
 })
