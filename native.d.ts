@@ -81,6 +81,15 @@ export declare class NativePool {
   /** Ends the pool: waits up to `timeoutSecs` (forever when absent) for running queries. */
   end(timeoutSecs?: number | undefined | null): Promise<void>
   stats(): PoolStatsView
+  /**
+   * `sql.stats()`' fast path (js/stats.js): the numbers of `stats()` written into `out` in the
+   * order of [`STATS_FIELDS`], then the count of failed queries (so the facade asks for
+   * `errorsByClass` only when it moved). One N-API call and no object: an object made here costs
+   * an N-API property (a string to intern) per field.
+   */
+  statsInto(out: Float64Array): void
+  /** The names of `statsInto`'s numbers, in order (the last is the count of failed queries). */
+  static statsFields(): Array<string>
 }
 
 export interface CertificateBundle {

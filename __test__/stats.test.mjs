@@ -61,6 +61,19 @@ test('queries, bytes, tokens and connects are counted; the connect and token eve
   assert.ok(s2.bytesOut > s.bytesOut)
   assert.equal(s2.queries, s.queries + 1)
 
+  // sql.stats() reads the numbers through statsInto (js/stats.js): the same as the native object.
+  const { NativePool } = require('../native.js')
+  const statsInto = NativePool.prototype.statsInto
+  let native = null
+  NativePool.prototype.statsInto = function (a) { native = this; return statsInto.call(this, a) }
+  sql.stats()
+  NativePool.prototype.statsInto = statsInto
+  await sql`select 1/0`.catch(() => {})
+  const { occConflicts, occRetries, ...fast } = sql.stats()
+  assert.deepEqual([occConflicts, occRetries], [0, 0])
+  assert.deepEqual(fast, { ...native.stats() })
+  assert.deepEqual(fast.errorsByClass, { 22: 1 })
+
   const mine = since(mark)
   noSecret('events', mine)
   const tokens = mine.filter(e => e.event === 'token')

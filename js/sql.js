@@ -14,6 +14,7 @@ const { FLAG_PREPARE, FLAG_TEXT, FLAG_SIMPLE, FLAG_DESCRIBE } = require('./proto
 const { resolveRetry, withRetry } = require('./retry.js')
 const { OPTION_ENV } = require('./defaults.js')
 const { Buffer, env, readTextFile } = require('./platform.js')
+const { poolStats } = require('./stats.js')
 const { queryChannel, transactionChannel, startQueryTrace, endQueryTrace, traceTransaction } = require('./tracing.js')
 
 // Whether a serializers table (sql.options.serializers, which users may edit at any time) has a
@@ -433,7 +434,15 @@ function createSql(native, url, options) {
     await pool.close(timeout === null || timeout === undefined ? undefined : Number(timeout))
   }
   // The pool's counters (src/binding/pool.rs) and the facade's; the schema is index.d.ts's SqlStats.
-  Object.defineProperty(sql, 'stats', { value: () => ({ ...pool.stats(), occConflicts, occRetries }) })
+  const nativeStats = poolStats(pool)
+  Object.defineProperty(sql, 'stats', {
+    value: () => {
+      const s = nativeStats()
+      s.occConflicts = occConflicts
+      s.occRetries = occRetries
+      return s
+    }
+  })
   return sql
 }
 

@@ -15,7 +15,9 @@ use crate::core::protocol::CopyOp;
 use crate::core::transport::NoticeHandler;
 use crate::core::wire::FrameWriter;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use napi::bindgen_prelude::{within_runtime_if_available, Buffer, Either, Function, Promise, PromiseRaw, Unknown};
+use napi::bindgen_prelude::{
+    within_runtime_if_available, Buffer, Either, Float64ArraySlice, Function, Promise, PromiseRaw, Unknown,
+};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
 use napi_derive::napi;
@@ -221,7 +223,69 @@ impl NativePool {
     pub fn stats(&self) -> PoolStatsView {
         PoolStatsView::from(self.pool.stats())
     }
+
+    /// `sql.stats()`' fast path (js/stats.js): the numbers of `stats()` written into `out` in the
+    /// order of [`STATS_FIELDS`], then the count of failed queries (so the facade asks for
+    /// `errorsByClass` only when it moved). One N-API call and no object: an object made here costs
+    /// an N-API property (a string to intern) per field.
+    #[napi]
+    pub fn stats_into(&self, mut out: Float64ArraySlice) {
+        let s = self.pool.stats();
+        let failed: u64 = s.errors_by_class.values().sum();
+        let values = [
+            s.connections as f64,
+            s.open as f64,
+            s.opening as f64,
+            s.idle as f64,
+            s.busy as f64,
+            s.reserved as f64,
+            s.inflight as f64,
+            s.waiting as f64,
+            s.queries as f64,
+            s.connect_attempts as f64,
+            s.connect_failures as f64,
+            s.tokens_signed as f64,
+            s.credential_resolutions as f64,
+            s.bytes_in as f64,
+            s.bytes_out as f64,
+            s.retried as f64,
+            failed as f64,
+        ];
+        // SAFETY: the typed array's memory, valid for this synchronous call on the JS thread, which
+        // is the only thread that touches it (nothing in JS runs meanwhile).
+        let out = unsafe { out.as_mut() };
+        for (o, v) in out.iter_mut().zip(values) {
+            *o = v;
+        }
+    }
+
+    /// The names of `statsInto`'s numbers, in order (the last is the count of failed queries).
+    #[napi]
+    pub fn stats_fields() -> Vec<&'static str> {
+        STATS_FIELDS.to_vec()
+    }
 }
+
+/// The order of `stats_into`'s numbers: `PoolStatsView`'s fields in camelCase, then `failedQueries`.
+const STATS_FIELDS: [&str; 17] = [
+    "connections",
+    "open",
+    "opening",
+    "idle",
+    "busy",
+    "reserved",
+    "inflight",
+    "waiting",
+    "queries",
+    "connectAttempts",
+    "connectFailures",
+    "tokensSigned",
+    "credentialResolutions",
+    "bytesIn",
+    "bytesOut",
+    "retried",
+    "failedQueries",
+];
 
 impl From<PoolStats> for PoolStatsView {
     fn from(s: PoolStats) -> Self {
