@@ -8,11 +8,10 @@ use crate::core::completions::CompletionQueue;
 use crate::core::error::{Error, Result};
 use crate::core::lock;
 use crate::core::pg_text::{binary_to_js, Encoding};
-use crate::core::pool::{after_cancellable, retire_if_dead, Connection, Inner};
+use crate::core::pool::{after_cancellable, retire_if_dead, Connection, Counters, Inner};
 use crate::core::protocol::Flag;
 use crate::core::wire::{ColumnMeta, FrameWriter, Query};
 use futures_util::TryStreamExt;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio_postgres::types::ToSql;
@@ -36,7 +35,7 @@ pub(super) fn run(
     let key = s.key;
     let seq = s.track(c, job.id);
     let outstanding = c.outstanding.clone();
-    let ended_by_server = s.ended_by_server.clone();
+    let end = s.end.clone();
     let parameters_now = super::simple::may_change_parameters(&job.sql).then(|| s.parameters_now.clone());
     Box::pin(async move {
         let mut w = FrameWriter::new(job.id);
@@ -51,16 +50,21 @@ pub(super) fn run(
         if cursor.is_some() {
             lock(&owner.cursors).remove(&job.id);
         }
-        if let Err(e) = result {
-            // On a dead connection only the oldest unfinished query can have run; a pool query behind
-            // it that delivered nothing yet is safe to run again elsewhere.
+        if let Err(mut e) = result {
+            // The connection closed under the query. It never ran when the server had ended the
+            // session before it was written (a FATAL sent unasked, while idle), or when it was sent
+            // behind a query the session itself answered with a FATAL (see `SessionEnd::never_ran`):
+            // then a pool query runs elsewhere. Otherwise it was written and got no answer: it may
+            // have run, and fails as outcome-unknown rather than being run twice.
             if e.is_closed() {
                 retire_if_dead(&conn, &e);
-                // After a FATAL the server sent unasked (idle session closed), nothing sent ran.
-                let unasked = !e.is_server_fatal() && ended_by_server.load(Ordering::SeqCst);
-                let behind = unasked || lock(&outstanding).first_key_value().map(|(k, _)| *k) != Some(seq);
-                if behind && job.conn == 0 && !w.flushed() && !job.has(Flag::Cursor) {
+                let never_ran = end.never_ran(&e, seq, &outstanding).await;
+                if never_ran && job.conn == 0 && !w.flushed() && !job.has(Flag::Cursor) {
+                    Counters::add(&owner.counters.retried);
                     return Some(job);
+                }
+                if !never_ran {
+                    e = e.closed_in_flight();
                 }
             } else {
                 lock(&outstanding).remove(&seq);

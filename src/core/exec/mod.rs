@@ -15,16 +15,17 @@ mod statements;
 
 use crate::core::error::Error;
 use crate::core::lock;
-use crate::core::pool::{cancel_if_running, fail, job_finished, Connection, Inner};
+use crate::core::pool::{cancel_if_running, fail, job_finished, Connection, Counters, Inner};
 use crate::core::protocol::{Flag, FrameKind};
 use crate::core::transport;
 use crate::core::wire::{FrameWriter, Query};
 use futures_util::stream::FuturesUnordered;
 use futures_util::FutureExt;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::AbortHandle;
 use tokio_postgres::Client;
@@ -52,8 +53,69 @@ pub struct LiveSession {
     /// The backend's process id and secret key (`result.state`).
     key: (i32, i32),
     parameters_now: transport::ParameterReader,
-    ended_by_server: Arc<AtomicBool>,
+    /// What this session's queries learnt of its end (shared by their futures).
+    end: Arc<SessionEnd>,
     next_seq: u64,
+}
+
+/// What the queries of a session learnt of its end, for deciding what a query the connection closed
+/// under means: run it elsewhere (it never reached a live session) or fail it as outcome-unknown.
+pub(super) struct SessionEnd {
+    /// Set when the server ended the session with a FATAL error it sent unasked (see `transport::Session`).
+    ended_by_server: Arc<AtomicBool>,
+    /// A query failed because the connection closed: nothing more is sent on this session.
+    dead: AtomicBool,
+    /// Set by the oldest unfinished query when the connection closed under it: whether the queries
+    /// sent behind it did not run ([`IN_ORDER`]) or may have ([`CUT`]); 0 until known.
+    verdict: AtomicU8,
+}
+
+/// The session itself ended with a FATAL answer to the oldest query (see
+/// [`Error::ends_session_in_order`]): the queries sent behind it did not run.
+const IN_ORDER: u8 = 1;
+/// The connection closed under the oldest query otherwise (the service in front of the session closed
+/// it, or the network): the queries written behind it may have run.
+const CUT: u8 = 2;
+/// How many times a query sent behind the oldest one yields for the oldest's verdict. The oldest query's
+/// answer (the FATAL) arrived before the end of stream that failed the later ones, so its future is
+/// ready and is polled within a round or two of the driver; past this bound the later query fails as
+/// outcome-unknown, the safe default (e.g. when the oldest request was a COPY, which sets no verdict).
+const VERDICT_YIELDS: u32 = 64;
+
+impl SessionEnd {
+    /// Settles what the connection closing under query `seq` (with `e`) means for it. Returns `true` when
+    /// it never ran (it can run elsewhere); `false` when it was written and got no answer (it may have
+    /// run: the error is to be marked outcome-unknown).
+    async fn never_ran(&self, e: &Error, seq: u64, outstanding: &Mutex<BTreeMap<u64, u32>>) -> bool {
+        self.dead.store(true, Ordering::SeqCst);
+        // After a FATAL the server sent unasked (an idle session closed), nothing written after it ran.
+        if !e.is_server_fatal() && self.ended_by_server.load(Ordering::SeqCst) {
+            return true;
+        }
+        let mut yields = 0;
+        loop {
+            if lock(outstanding).first_key_value().map(|(k, _)| *k) == Some(seq) {
+                // The oldest unfinished query: it was in flight when the connection closed.
+                let verdict = if e.ends_session_in_order() { IN_ORDER } else { CUT };
+                let _ = self.verdict.compare_exchange(0, verdict, Ordering::SeqCst, Ordering::SeqCst);
+                return false;
+            }
+            match self.verdict.load(Ordering::SeqCst) {
+                IN_ORDER => return true,
+                CUT => return false,
+                _ if yields >= VERDICT_YIELDS => return false,
+                _ => {
+                    yields += 1;
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+
+    /// Whether the session is known to have ended (nothing more may be sent on it).
+    fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst) || self.ended_by_server.load(Ordering::SeqCst)
+    }
 }
 
 impl LiveSession {
@@ -65,7 +127,11 @@ impl LiveSession {
             statements: statements::StatementCache::default(),
             key,
             parameters_now: s.parameters_now,
-            ended_by_server: s.ended_by_server,
+            end: Arc::new(SessionEnd {
+                ended_by_server: s.ended_by_server,
+                dead: AtomicBool::new(false),
+                verdict: AtomicU8::new(0),
+            }),
             next_seq: 0,
         };
         (live, s.closed, s.task)
@@ -100,6 +166,18 @@ pub(crate) async fn start(
         job_finished(inner, c);
         return None;
     }
+    if s.end.is_dead() || s.client.is_closed() {
+        // The session is known to have ended: the query is not sent, so it never ran. A pool query runs
+        // elsewhere; a reserved connection's fails as its connection closed.
+        if job.conn == 0 {
+            Counters::add(&inner.counters.retried);
+            retry.push(job);
+        } else {
+            fail(inner, job.id, &Error::closed("connection closed"));
+        }
+        job_finished(inner, c);
+        return None;
+    }
     if c.copying.load(Ordering::SeqCst) != 0 {
         fail(inner, job.id, &Error::copy_in_progress());
         job_finished(inner, c);
@@ -118,7 +196,11 @@ pub(crate) async fn start(
         Ok(p) => p,
         Err(e) => {
             // A Parse has no effects: a pool query whose prepare died with the connection runs elsewhere.
+            if e.is_closed() {
+                s.end.dead.store(true, Ordering::SeqCst);
+            }
             if e.is_closed() && job.conn == 0 {
+                Counters::add(&inner.counters.retried);
                 retry.push(job);
             } else {
                 fail(inner, job.id, &e);
@@ -181,4 +263,57 @@ async fn while_finishing<T>(
 pub fn parameters_frame(params: Vec<(String, String)>) -> Vec<u8> {
     let map: serde_json::Map<String, serde_json::Value> = params.into_iter().map(|(k, v)| (k, v.into())).collect();
     FrameWriter::json_frame(FrameKind::Parameters, &serde_json::Value::Object(map).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SessionEnd, CUT, IN_ORDER};
+    use crate::core::error::Error;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, AtomicU8};
+    use std::sync::{Arc, Mutex};
+
+    fn session(ended_by_server: bool) -> SessionEnd {
+        SessionEnd {
+            ended_by_server: Arc::new(AtomicBool::new(ended_by_server)),
+            dead: AtomicBool::new(false),
+            verdict: AtomicU8::new(0),
+        }
+    }
+
+    /// Queries 0 (the oldest) and 1 (sent behind it) on a connection that closed under both: the oldest's
+    /// FATAL decides for the one behind, whichever of them settles first.
+    async fn behind_ran(fatal: &str, oldest_first: bool) -> (bool, bool, u8) {
+        let end = session(false);
+        let outstanding = Mutex::new(BTreeMap::from([(0u64, 10u32), (1, 11)]));
+        let oldest = Error::closed(format!("connection closed by the server: bye ({fatal})"));
+        let behind = Error::closed("connection closed");
+        let (a, b) = if oldest_first {
+            let a = end.never_ran(&oldest, 0, &outstanding).await;
+            (a, end.never_ran(&behind, 1, &outstanding).await)
+        } else {
+            tokio::join!(end.never_ran(&oldest, 0, &outstanding), end.never_ran(&behind, 1, &outstanding))
+        };
+        assert!(end.is_dead(), "nothing more is sent on the session");
+        (a, b, end.verdict.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn what_a_closed_connection_means_for_each_query() {
+        for oldest_first in [true, false] {
+            // The oldest was in flight: it may have run, whatever the FATAL.
+            // Behind a FATAL of the session itself (57P01): it did not run.
+            assert_eq!(behind_ran("57P01", oldest_first).await, (false, true, IN_ORDER));
+            // Behind a close by the service in front (08006, the maximum connection age): it may have run.
+            assert_eq!(behind_ran("08006", oldest_first).await, (false, false, CUT));
+        }
+        // A FATAL sent unasked (the session was idle): what was written after it never ran.
+        let end = session(true);
+        let outstanding = Mutex::new(BTreeMap::from([(0u64, 10u32)]));
+        assert!(end.never_ran(&Error::closed("connection closed"), 0, &outstanding).await);
+        // Without the oldest's verdict (e.g. it was a COPY), a query behind it fails as outcome-unknown.
+        let end = session(false);
+        let outstanding = Mutex::new(BTreeMap::from([(0u64, 10u32), (1, 11)]));
+        assert!(!end.never_ran(&Error::closed("connection closed"), 1, &outstanding).await);
+    }
 }

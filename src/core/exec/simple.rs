@@ -1,6 +1,6 @@
 //! A script through the simple protocol (several statements, values in text, no parameters).
 
-use super::{parameters_frame, LiveSession, RunFuture, CHUNK_BYTES};
+use super::{parameters_frame, LiveSession, RunFuture, SessionEnd, CHUNK_BYTES};
 use crate::core::command::command_of;
 use crate::core::completions::CompletionQueue;
 use crate::core::error::Result;
@@ -21,9 +21,10 @@ pub(super) fn run(inner: &Arc<Inner>, s: &mut LiveSession, c: &Arc<Connection>, 
     let key = s.key;
     let seq = s.track(c, job.id);
     let parameters_now = s.parameters_now.clone();
+    let end = (s.end.clone(), seq);
     Box::pin(async move {
         let id = job.id;
-        run_script(&client, &completions, &owner.counters, &conn, job, key, &parameters_now).await;
+        run_script(&client, &completions, &owner.counters, &conn, job, key, &parameters_now, &end).await;
         lock(&conn.outstanding).remove(&seq);
         after_cancellable(&owner, &conn, id);
         None
@@ -41,6 +42,7 @@ struct SimpleResult {
 /// RowDescription's types there, so once the script ran, each statement that returned rows is
 /// described (Parse/Describe, never executed) for its column types; where that fails (e.g. a table
 /// the script dropped) the columns stay `text`.
+#[allow(clippy::too_many_arguments)]
 async fn run_script(
     client: &Client,
     completions: &CompletionQueue,
@@ -49,6 +51,7 @@ async fn run_script(
     job: Query,
     key: (i32, i32),
     parameters_now: &transport::ParameterReader,
+    end: &(Arc<SessionEnd>, u64),
 ) {
     use tokio_postgres::SimpleQueryMessage as M;
     let mut w = FrameWriter::new(job.id);
@@ -122,8 +125,13 @@ async fn run_script(
     }
     .await;
     match result {
-        Err(e) => {
+        Err(mut e) => {
             retire_if_dead(conn, &e);
+            // A script is never run again (it may have several statements), but one the connection
+            // closed under in flight is marked outcome-unknown (see `SessionEnd::never_ran`).
+            if e.is_closed() && !end.0.never_ran(&e, end.1, &conn.outstanding).await {
+                e = e.closed_in_flight();
+            }
             counters.query_failed(&e);
             w.error(&e)
         }
