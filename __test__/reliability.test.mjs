@@ -242,3 +242,24 @@ test('2b. release() and reserve() right after a reserved connection died: the ne
     await sql.end()
   }
 })
+
+test('end() while connections are still being opened closes them too: a close() waiting for them resolves', async () => {
+  const sql = connect({ max: 4, connection: { application_name: 'end-while-opening' } })
+  // A reservation opens a connection that nothing releases: only end() can close it.
+  const reservations = Array.from({ length: 2 }, () => sql.reserve().catch(e => e))
+  const queries = Array.from({ length: 2 }, () => sql`select 1`.execute().catch(e => e))
+  await new Promise(resolve => setImmediate(resolve)) // submitted: connections are opening
+  const closing = sql.close()
+  await sql.end({ timeout: 0 })
+  const closed = await Promise.race([closing.then(() => true), new Promise(r => setTimeout(r, 5000, false))])
+  assert.ok(closed, 'close() resolved once end() destroyed the connections it waited for')
+  await Promise.all([...queries, ...reservations])
+  // Nothing of this pool is left on the server (the endpoint closes a backend session shortly after its client).
+  const name = sql.options.connection.application_name
+  let n = -1
+  for (let i = 0; i < 40 && n !== 0; i++) {
+    await new Promise(r => setTimeout(r, 100));
+    [{ n }] = await admin`select count(*)::int as n from pg_stat_activity where application_name = ${name}`
+  }
+  assert.equal(n, 0, `${n} sessions of the ended pool remain`)
+})

@@ -190,7 +190,7 @@ test('sql.stats(): the pool\'s counters and the facade\'s, numbers all', async (
     await sql`select 1`
     const s = sql.stats()
     const fields = ['connections', 'open', 'opening', 'idle', 'busy', 'reserved', 'inflight', 'waiting', 'queries', 'connectAttempts',
-      'connectFailures', 'tokensSigned', 'credentialResolutions', 'bytesIn', 'bytesOut', 'errorsByClass', 'occConflicts', 'occRetries']
+      'connectFailures', 'tokensSigned', 'credentialResolutions', 'bytesIn', 'bytesOut', 'errorsByClass', 'retried', 'occConflicts', 'occRetries']
     // At least index.d.ts's SqlStats of issue 21 (issue 20 adds fields of its own).
     for (const k of fields) k === 'errorsByClass' ? assert.equal(typeof s[k], 'object') : assert.equal(typeof s[k], 'number', k)
     assert.ok(s.open >= 1)

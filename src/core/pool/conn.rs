@@ -180,10 +180,10 @@ impl Driver {
         conn: Arc<Conn>,
         rx: mpsc::UnboundedReceiver<Query>,
         s: transport::Session,
+        destroy: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         let check = matches!(inner.cfg.transport, Transport::WebSocket { connection_check: true });
         let max_age = lifecycle::lifetime(&inner.cfg);
-        let destroy = inner.destroy.subscribe();
         let (session, closed, task) = LiveSession::open(s).await;
         Driver {
             inner,

@@ -30,6 +30,11 @@ pub(super) fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Query) {
 
 /// Gives a job taken before any end() to its connection, an idle one, a new one, or the queue.
 pub(super) fn place(inner: &Arc<Inner>, st: &mut State, job: Query) {
+    // Once end() has destroyed the pool (its timeout ran out), nothing opens a connection again: what a
+    // closing connection hands back fails as the rest of its work did.
+    if *inner.destroy.borrow() {
+        return fail(inner, job.id, &Error::destroyed("write CONNECTION_DESTROYED"));
+    }
     if job.conn != 0 {
         match st.conns.iter().find(|c| c.id == job.conn && c.is_reserved()) {
             Some(c) => send(c, job),

@@ -59,6 +59,12 @@ pub(super) fn open_conn(inner: &Arc<Inner>, st: &mut State, query: u32) -> Arc<C
 
 /// A connection's whole life: open, serve, leave.
 async fn live(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Query>) {
+    // Before opening: an `end()` while the session is being opened must still reach the driver, and one
+    // that came before this connection existed too.
+    let mut destroy = inner.destroy.subscribe();
+    if *destroy.borrow() {
+        destroy.mark_changed();
+    }
     let mut s = match open(&inner, &c).await {
         Ok(s) => s,
         Err(e) => {
@@ -69,7 +75,7 @@ async fn live(inner: Arc<Inner>, c: Arc<Conn>, mut rx: mpsc::UnboundedReceiver<Q
     let _ = c.cancel_token.set(s.cancel_target());
     inner.completions.push(&exec::parameters_frame(std::mem::take(&mut s.parameters)));
     c.enter(Phase::Open);
-    let mut driver = Driver::new(inner, c, rx, s).await;
+    let mut driver = Driver::new(inner, c, rx, s, destroy).await;
     let exit = driver.run().await;
     leave(driver, exit).await;
 }
