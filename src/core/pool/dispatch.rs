@@ -31,8 +31,9 @@ pub(super) fn dispatch(inner: &Arc<Inner>, st: &mut State, job: Query) {
 /// Gives a job taken before any end() to its connection, an idle one, a new one, or the queue.
 pub(super) fn place(inner: &Arc<Inner>, st: &mut State, job: Query) {
     // Once end() has destroyed the pool (its timeout ran out), nothing opens a connection again: what a
-    // closing connection hands back fails as the rest of its work did.
-    if *inner.destroy.borrow() {
+    // closing connection hands back fails as the rest of its work did. (`ended` comes first: it is set
+    // before the destroy signal, and reading it costs nothing on the per-query path.)
+    if st.ended && *inner.destroy.borrow() {
         return fail(inner, job.id, &Error::destroyed("write CONNECTION_DESTROYED"));
     }
     if job.conn != 0 {
